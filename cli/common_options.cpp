@@ -1,0 +1,74 @@
+#include "common_options.hpp"
+
+#include <cstdio>
+#include <exception>
+
+#include "util/error.hpp"
+#include "util/progress.hpp"
+#include "util/runtime.hpp"
+
+namespace germ::cli {
+
+void add_common_options(CLI::App& app, CommonOptions& o, unsigned flags) {
+  if (flags & kOutput) app.add_option("-o,--output", o.output, "Output file ('-' = stdout)");
+  if (flags & kThreads)
+    app.add_option("-@,--threads", o.threads, "Threads in total (0 = all cores)")
+        ->check(CLI::NonNegativeNumber);
+  if (flags & kDevice)
+    app.add_option("--device", o.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
+  if (flags & kSeed) app.add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  if (flags & kVerbosity) {
+    app.add_flag("-v,--verbose", o.verbose, "More messages on stderr (repeatable)");
+    app.add_flag("-q,--quiet", o.quiet, "No progress or informational messages");
+  }
+  if (flags & kRegion)
+    app.add_option("-r,--region", o.region, "Region chr:beg-end (1-based, inclusive)");
+}
+
+void apply_common_options(const CommonOptions& o) {
+  util::Progress::set_global_quiet(o.quiet);
+  util::configure_threads(o.threads);
+  util::warn_if_reference_blas();
+}
+
+int run_command(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  const std::string prefix = app.get_name() + ": ";
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s%s (see '%s --help')\n", prefix.c_str(), e.what(),
+                 app.get_name().c_str());
+    return 1;
+  }
+  try {
+    int rc = body();
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      std::fprintf(stderr, "%sstdout: write failed\n", prefix.c_str());
+      return 1;
+    }
+    return rc;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "%sout of memory\n", prefix.c_str());
+  } catch (const std::exception& e) {
+    // LibTorch errors carry a multi-line backtrace; the first line is the message.
+    std::string message = e.what();
+    message = message.substr(0, message.find('\n'));
+    std::fprintf(stderr, "%sinternal error: %s\n", prefix.c_str(), message.c_str());
+  }
+  return 1;
+}
+
+int not_implemented(const char* name) {
+  std::fprintf(stderr, "germ %s: not implemented yet\n", name);
+  return 2;
+}
+
+}  // namespace germ::cli

@@ -1,0 +1,82 @@
+// germ: genomic foundation models on the command line. This file owns the command table
+// (help and dispatch both read it) and the process-wide set-up; each command lives in its
+// own cmd_*.cpp and only parses options before calling the library.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "commands.hpp"
+#include "germ/version.hpp"
+#include "util/runtime.hpp"
+
+namespace germ::cli {
+
+const std::vector<Command>& command_table() {
+  static const std::vector<Command> table = {
+      {"pretrain", "Models", "train a tokenizer and an MLM encoder or a causal DNA LM", run_pretrain},
+      {"finetune", "Models", "fine-tune a classifier (full, LoRA, QLoRA, LoftQ)", run_finetune},
+      {"quantize", "Models", "post-training quantization (W8A8, W6A6, W4A4)", run_quantize},
+      {"score", "Scoring", "per-base scores of FASTA/VCF/reads as bedGraph, bigWig or VCF", run_score},
+      {"stats", "Reports", "outlier statistics, model and sequence summaries", run_stats},
+  };
+  return table;
+}
+
+namespace {
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "\nProgram: germ (genomic foundation models, outlier-free)\n"
+               "Version: %s\n\n"
+               "Usage:   germ <command> [options]\n",
+               kVersion);
+  std::string group;
+  for (const Command& command : command_table()) {
+    if (group != command.group) {
+      group = command.group;
+      std::fprintf(out, "\n  -- %s\n", command.group);
+    }
+    std::fprintf(out, "     %-12s %s\n", command.name, command.summary);
+  }
+  std::fprintf(out,
+               "\n  -- Information\n"
+               "     --version    print 'germ %s' (add --verbose for library versions)\n"
+               "     --help       this message; 'germ <command> --help' for a command\n\n",
+               kVersion);
+}
+
+}  // namespace
+}  // namespace germ::cli
+
+int main(int argc, char** argv) {
+  using namespace germ::cli;
+  // A closed stdout pipe must surface as a write error we can report, not kill us silently.
+  std::signal(SIGPIPE, SIG_IGN);
+  if (argc < 2) {
+    print_usage(stderr);
+    return 1;
+  }
+  const std::string first = argv[1];
+  if (first == "--help" || first == "-h" || first == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  if (first == "--version" || first == "version") {
+    bool verbose = argc > 2 && (std::strcmp(argv[2], "--verbose") == 0 || std::strcmp(argv[2], "-v") == 0);
+    if (verbose)
+      std::fputs(germ::util::library_versions().c_str(), stdout);
+    else
+      std::printf("germ %s\n", germ::kVersion);
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  }
+  for (const Command& command : command_table()) {
+    if (first == command.name) {
+      std::string program = std::string("germ ") + command.name;
+      argv[1] = program.data();
+      return command.run(argc - 1, argv + 1);
+    }
+  }
+  std::fprintf(stderr, "germ: unknown command '%s' (see 'germ --help')\n", first.c_str());
+  return 1;
+}

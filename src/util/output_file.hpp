@@ -1,0 +1,59 @@
+#pragma once
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace germ::util {
+
+// A file that appears under its final name only when complete: data goes to a temporary
+// file beside the target and commit() renames it. An OutputFile destroyed without commit()
+// (an error, an exception, a signal-free early return) removes the temporary, so a partial
+// result never looks like a finished one. "-" writes to stdout; commit() then flushes and
+// reports write errors (full disk, closed pipe) instead of losing them.
+class OutputFile {
+ public:
+  explicit OutputFile(std::string path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  void write(std::string_view data);
+  void commit();
+
+  bool is_stdout() const { return path_ == "-"; }
+  const std::string& path() const { return path_; }
+  // Where bytes go before commit(): the temporary file, or "-".
+  const std::string& staging_path() const { return temp_path_; }
+  std::FILE* stream() { return stream_; }
+
+ private:
+  void fail(const std::string& problem);
+  std::string path_;
+  std::string temp_path_;
+  std::FILE* stream_ = nullptr;
+  bool committed_ = false;
+};
+
+// Removes `path` at scope exit unless release() was called: for outputs written by libraries
+// that insist on opening the file themselves (htslib, libBigWig).
+class TemporaryPath {
+ public:
+  explicit TemporaryPath(std::string final_path);
+  ~TemporaryPath();
+  const std::string& path() const { return temp_path_; }
+  // Renames the temporary onto the final path.
+  void commit();
+
+ private:
+  std::string final_path_;
+  std::string temp_path_;
+  bool committed_ = false;
+};
+
+std::string temporary_name_for(const std::string& final_path);
+
+// Writes the whole string atomically (temporary + rename).
+void write_file_atomically(const std::string& path, std::string_view data);
+std::string read_whole_file(const std::string& path);
+
+}  // namespace germ::util

@@ -1,0 +1,140 @@
+#include "util/runtime.hpp"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/version.h>
+#include <htslib/hts.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <ATen/Parallel.h>
+#include <c10/core/Device.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include "germ/version.hpp"
+#include "util/error.hpp"
+
+namespace germ::util {
+namespace {
+
+std::string real_path(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved)) return resolved;
+  return path;
+}
+
+int collect_blas(struct dl_phdr_info* info, size_t, void* data) {
+  auto* paths = static_cast<std::vector<std::string>*>(data);
+  std::string name = info->dlpi_name ? info->dlpi_name : "";
+  if (name.find("blas") != std::string::npos) paths->push_back(name);
+  return 0;
+}
+
+std::unique_ptr<tbb::global_control> g_tbb_limit;
+
+}  // namespace
+
+BlasInfo detect_blas() {
+  std::vector<std::string> paths;
+  dl_iterate_phdr(collect_blas, &paths);
+  BlasInfo info;
+  for (const auto& path : paths) {
+    std::string resolved = real_path(path);
+    if (info.library_path.empty() || resolved.find("openblas") != std::string::npos)
+      info.library_path = resolved;
+  }
+  using ConfigFn = char* (*)();
+  auto config = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  if (config) info.config = config();
+  const std::string& p = info.library_path;
+  if (p.find("openblas-pthread") != std::string::npos)
+    info.name = "OpenBLAS (pthread)";
+  else if (p.find("openblas-openmp") != std::string::npos)
+    info.name = "OpenBLAS (OpenMP)";
+  else if (p.find("openblas") != std::string::npos || config)
+    info.name = "OpenBLAS";
+  else if (p.find("blis") != std::string::npos)
+    info.name = "BLIS";
+  else if (p.find("mkl") != std::string::npos)
+    info.name = "MKL";
+  else if (p.find("atlas") != std::string::npos)
+    info.name = "ATLAS";
+  else if (!p.empty()) {
+    info.name = "reference BLAS";
+    info.is_reference = true;
+  } else {
+    info.name = "none loaded";
+  }
+  return info;
+}
+
+void warn_if_reference_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    BlasInfo blas = detect_blas();
+    if (blas.is_reference)
+      std::fprintf(stderr,
+                   "germ: warning: the reference BLAS (%s) is in use; matrix products run ~30x "
+                   "slower. Install OpenBLAS: apt-get install libopenblas0-pthread\n",
+                   blas.library_path.c_str());
+  });
+}
+
+int hardware_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+int configure_threads(int threads) {
+  if (threads < 0) throw Error("-@/--threads", "must be 0 (all cores) or a positive number");
+  if (threads == 0) threads = hardware_threads();
+  at::set_num_threads(threads);
+  // LibTorch hands each GEMM to OpenBLAS from one intra-op thread, so OpenBLAS may use the
+  // same number of threads without nesting; TBB runs the I/O and formatting stages.
+  using SetThreadsFn = void (*)(int);
+  if (auto set_blas = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas(threads);
+  g_tbb_limit = std::make_unique<tbb::global_control>(
+      tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+  return threads;
+}
+
+std::string library_versions() {
+  std::ostringstream out;
+  BlasInfo blas = detect_blas();
+  out << "germ " << kVersion << "\n";
+  out << "LibTorch " << TORCH_VERSION_MAJOR << "." << TORCH_VERSION_MINOR << "."
+      << TORCH_VERSION_PATCH << " (intra-op threads " << at::get_num_threads() << ", CUDA "
+      << (torch::cuda::is_available() ? "available" : "not available") << ")\n";
+  out << "htslib " << hts_version() << "\n";
+  out << "SentencePiece " << kSentencePieceVersion << "\n";
+  out << "oneTBB " << TBB_VERSION_MAJOR << "." << TBB_VERSION_MINOR << "\n";
+  out << "BLAS " << blas.name << " " << blas.library_path;
+  if (!blas.config.empty()) out << " [" << blas.config << "]";
+  out << "\n";
+  return out.str();
+}
+
+c10::Device select_device(const std::string& requested) {
+  if (requested == "cpu") return c10::Device(c10::kCPU);
+  if (requested == "cuda" || requested.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available())
+      throw Error("--device " + requested,
+                  "CUDA is not available (this LibTorch has no CUDA, or no GPU is visible)");
+    return c10::Device(requested);
+  }
+  if (requested == "auto")
+    return torch::cuda::is_available() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU);
+  throw Error("--device", "unknown device '" + requested + "' (use cpu, cuda or auto)");
+}
+
+}  // namespace germ::util

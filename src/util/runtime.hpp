@@ -1,0 +1,34 @@
+#pragma once
+#include <string>
+
+namespace c10 {
+struct Device;
+}
+
+namespace germ::util {
+
+// Which BLAS the process actually loaded (Debian's LibTorch calls the generic libblas.so.3,
+// whose target is chosen by update-alternatives).
+struct BlasInfo {
+  std::string library_path;  // resolved path of the loaded libblas / libopenblas
+  std::string name;          // "OpenBLAS (pthread)", "reference BLAS", ...
+  std::string config;        // openblas_get_config() when available
+  bool is_reference = false;
+};
+BlasInfo detect_blas();
+
+// Warns once on stderr when the slow reference BLAS is in use.
+void warn_if_reference_blas();
+
+// Splits `threads` between LibTorch intra-op, OpenBLAS and TBB so that the three pools do
+// not oversubscribe the cores. 0 = all hardware threads.
+int configure_threads(int threads);
+int hardware_threads();
+
+// One line per library: germ, LibTorch (+ parallel backend), htslib, SentencePiece, TBB, BLAS.
+std::string library_versions();
+
+// "cpu" | "cuda" | "auto" -> a usable device; throws germ::Error naming --device otherwise.
+c10::Device select_device(const std::string& requested);
+
+}  // namespace germ::util

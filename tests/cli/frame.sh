@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The command frame: help, version, unknown commands, exit codes, stdout errors.
+. "$(dirname "$0")/lib.bash"
+
+expect_exit 1 "no arguments prints usage and fails" -- "$GERM"
+grep -q "Usage:   germ <command>" "$WORK/err" && pass "usage on stderr" || fail "usage not on stderr"
+
+expect_exit 0 "--help" -- "$GERM" --help
+for command in pretrain finetune quantize score stats; do
+  grep -qE "^ +$command " "$WORK/out" || fail "--help does not list $command"
+done
+
+expect_exit 0 "--version" -- "$GERM" --version
+grep -qxE 'germ [0-9]+\.[0-9]+\.[0-9]+' "$WORK/out" && pass "version line parseable" || fail "version line: $(cat "$WORK/out")"
+[ "$(grep -c '' "$WORK/out")" -eq 1 ] || fail "--version prints more than one line"
+
+expect_exit 0 "--version --verbose" -- "$GERM" --version --verbose
+for lib in LibTorch htslib SentencePiece oneTBB BLAS; do
+  grep -q "^$lib " "$WORK/out" || fail "--version --verbose lacks $lib"
+done
+
+expect_exit 1 "unknown command" -- "$GERM" frobnicate
+expect_one_line_error "germ: unknown command 'frobnicate'"
+
+for command in pretrain finetune quantize score stats; do
+  expect_exit 0 "$command --help" -- "$GERM" "$command" --help
+  grep -q -- "--threads" "$WORK/out" || fail "$command --help lacks --threads"
+done
+
+expect_exit 1 "unknown option" -- "$GERM" stats --no-such-option
+expect_one_line_error "^germ stats: .*no-such-option"
+
+if [ -w /dev/full ]; then
+  expect_exit 1 "stdout on a full disk is reported" -- sh -c "\"$GERM\" --version >/dev/full"
+fi
+finish
