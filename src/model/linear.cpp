@@ -1,0 +1,23 @@
+#include "model/linear.hpp"
+
+#include <torch/nn/functional/linear.h>
+#include <torch/nn/init.h>
+
+namespace germ::model {
+
+GermLinearImpl::GermLinearImpl(int64_t in, int64_t out, bool with_bias)
+    : in_features(in), out_features(out) {
+  weight = register_parameter("weight", torch::empty({out, in}));
+  torch::nn::init::normal_(weight, 0.0, 0.02);
+  if (with_bias) bias = register_parameter("bias", torch::zeros({out}));
+}
+
+at::Tensor GermLinearImpl::forward(const at::Tensor& input) {
+  if (!hooks_) return torch::nn::functional::linear(input, weight, bias);
+  at::Tensor x = hooks_->transform_input(input);
+  at::Tensor y = hooks_->replace_forward(x);
+  if (!y.defined()) y = torch::nn::functional::linear(x, hooks_->transform_weight(weight), bias);
+  return hooks_->adjust_output(x, y);
+}
+
+}  // namespace germ::model

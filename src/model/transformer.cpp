@@ -1,0 +1,207 @@
+#include "model/transformer.hpp"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/init.h>
+
+#include "model/attention.hpp"
+#include "util/error.hpp"
+
+namespace germ::model {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// Registers `child` under a dotted path ("attention.self.Wqkv") by creating plain container
+// modules for the intermediate names, so parameter names match DNABERT-2 checkpoints.
+torch::nn::Module& container_at(torch::nn::Module& root, const std::string& dotted) {
+  torch::nn::Module* node = &root;
+  std::string path = dotted + ".";
+  for (size_t dot; (dot = path.find('.')) != std::string::npos; path = path.substr(dot + 1)) {
+    std::string name = path.substr(0, dot);
+    auto existing = node->named_children().find(name);
+    node = existing ? existing->get()
+                    : node->register_module(name, std::make_shared<torch::nn::Module>()).get();
+  }
+  return *node;
+}
+
+// Registers `child` under a dotted path ("attention.self.Wqkv"), creating plain container
+// modules for the intermediate names, so parameter names match DNABERT-2 checkpoints.
+template <typename Holder>
+Holder register_at(torch::nn::Module& root, const std::string& dotted, Holder child) {
+  auto dot = dotted.rfind('.');
+  if (dot == std::string::npos) return root.register_module(dotted, child);
+  return container_at(root, dotted.substr(0, dot)).register_module(dotted.substr(dot + 1), child);
+}
+
+torch::nn::LayerNorm make_norm(const ModelConfig& c) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden}).eps(c.layer_norm_eps));
+}
+
+at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
+  // [B, L, H*D] -> [B, H, L, D]
+  return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2);
+}
+
+}  // namespace
+
+TransformerLayerImpl::TransformerLayerImpl(const ModelConfig& c) : config_(c) {
+  wqkv = register_at(*this, "attention.self.Wqkv", GermLinear(c.hidden, 3 * c.hidden));
+  attention_dense = register_at(*this, "attention.output.dense", GermLinear(c.hidden, c.hidden));
+  attention_norm = register_at(*this, "attention.output.LayerNorm", make_norm(c));
+  if (c.ffn == FfnKind::kGeglu)
+    ffn_in = register_at(*this, "mlp.gated_layers", GermLinear(c.hidden, 2 * c.intermediate, false));
+  else
+    ffn_in = register_at(*this, "mlp.dense", GermLinear(c.hidden, c.intermediate));
+  ffn_out = register_at(*this, "mlp.wo", GermLinear(c.intermediate, c.hidden));
+  ffn_norm = register_at(*this, "mlp.layernorm", make_norm(c));
+  dropout_ = register_module("dropout", torch::nn::Dropout(c.dropout));
+}
+
+HeadProjections TransformerLayerImpl::project(const at::Tensor& x) {
+  at::Tensor input = config_.norm == NormPlacement::kPre ? attention_norm(x) : x;
+  auto qkv = wqkv(input).chunk(3, -1);
+  return {split_heads(qkv[0], config_.heads), split_heads(qkv[1], config_.heads),
+          split_heads(qkv[2], config_.heads)};
+}
+
+at::Tensor TransformerLayerImpl::feed_forward(const at::Tensor& x) {
+  at::Tensor h = ffn_in(x);
+  if (config_.ffn == FfnKind::kGeglu) {
+    auto parts = h.chunk(2, -1);
+    h = F::gelu(parts[0]) * parts[1];
+  } else {
+    h = F::gelu(h);
+  }
+  return ffn_out(dropout_(h));
+}
+
+at::Tensor TransformerLayerImpl::complete(const at::Tensor& x, const at::Tensor& context,
+                                          ActivationObserver* observer, int64_t layer_index) {
+  at::Tensor merged = context.transpose(1, 2).reshape({x.size(0), x.size(1), config_.hidden});
+  at::Tensor attended = dropout_(attention_dense(merged));
+  at::Tensor ffn_output, out;
+  if (config_.norm == NormPlacement::kPost) {
+    at::Tensor h = attention_norm(x + attended);
+    ffn_output = feed_forward(h);
+    out = ffn_norm(h + dropout_(ffn_output));
+  } else {
+    at::Tensor h = x + attended;
+    ffn_output = feed_forward(ffn_norm(h));
+    out = h + dropout_(ffn_output);
+  }
+  if (observer) {
+    observer->observe(layer_index, ActivationSite::kFfnOutput, ffn_output);
+    observer->observe(layer_index, ActivationSite::kLayerOutput, out);
+  }
+  return out;
+}
+
+at::Tensor TransformerLayerImpl::forward(const at::Tensor& x, const at::Tensor& bias,
+                                         ActivationObserver* observer, int64_t layer_index) {
+  HeadProjections p = project(x);
+  bool want_probs = observer && observer->wants(ActivationSite::kAttentionProbabilities);
+  at::Tensor probabilities;
+  at::Tensor context = attend(p.q, p.k, p.v, bias, config_.normaliser, config_.attention_dropout,
+                              is_training(), want_probs ? &probabilities : nullptr);
+  if (want_probs) observer->observe(layer_index, ActivationSite::kAttentionProbabilities, probabilities);
+  return complete(x, context, observer, layer_index);
+}
+
+GermModelImpl::GermModelImpl(const ModelConfig& c, ModelKind kind) : config_(c), kind_(kind) {
+  c.validate();
+  if (kind == ModelKind::kClassifier && c.num_labels < 2)
+    throw Error("config", "a classifier needs num_labels >= 2");
+  if (kind == ModelKind::kCausalLm && c.mask != MaskKind::kCausal)
+    throw Error("config", "a causal LM needs mask 'causal'");
+  word_embeddings = register_at(*this, "embeddings.word_embeddings", torch::nn::Embedding(c.vocab, c.hidden));
+  torch::nn::init::normal_(word_embeddings->weight, 0.0, 0.02);
+  if (c.type_vocab > 0) {
+    token_type_embeddings = register_at(*this, "embeddings.token_type_embeddings",
+                                        torch::nn::Embedding(c.type_vocab, c.hidden));
+    torch::nn::init::normal_(token_type_embeddings->weight, 0.0, 0.02);
+  }
+  if (c.norm == NormPlacement::kPost)
+    embedding_norm = register_at(*this, "embeddings.LayerNorm", make_norm(c));
+  for (int64_t i = 0; i < c.layers; ++i)
+    layers.push_back(register_at(*this, "encoder.layer." + std::to_string(i), TransformerLayer(c)));
+  if (c.norm == NormPlacement::kPre) output_norm = register_at(*this, "encoder.final_norm", make_norm(c));
+  dropout_ = register_module("dropout", torch::nn::Dropout(c.dropout));
+
+  if (kind == ModelKind::kEncoderMlm) {
+    mlm_transform = register_at(*this, "cls.predictions.transform.dense", GermLinear(c.hidden, c.hidden));
+    mlm_norm = register_at(*this, "cls.predictions.transform.LayerNorm", make_norm(c));
+    // The decoder weight is tied to the word embeddings (as in BERT); only its bias is new.
+    mlm_bias = container_at(*this, "cls.predictions").register_parameter("bias", torch::zeros({c.vocab}));
+  } else if (kind == ModelKind::kClassifier) {
+    pooler = register_at(*this, "pooler.dense", GermLinear(c.hidden, c.hidden));
+    classifier = register_at(*this, "classifier", GermLinear(c.hidden, c.num_labels));
+  } else {
+    lm_head = register_at(*this, "lm_head", GermLinear(c.hidden, c.vocab));
+  }
+  slopes_ = alibi_slopes(c.heads);
+}
+
+at::Tensor GermModelImpl::attention_bias(int64_t length, const at::Tensor& attention_mask,
+                                         at::ScalarType dtype, c10::Device device) const {
+  at::Tensor bias = alibi_bias(slopes_, length, config_.mask == MaskKind::kCausal)
+                        .to(device, dtype)
+                        .unsqueeze(0);  // [1, H, L, L]
+  if (attention_mask.defined()) bias = bias + padding_bias(attention_mask, dtype);
+  return bias;
+}
+
+at::Tensor GermModelImpl::embed(const at::Tensor& ids) {
+  at::Tensor h = word_embeddings(ids);
+  if (token_type_embeddings) h = h + token_type_embeddings->weight[0];
+  if (embedding_norm) h = embedding_norm(h);
+  return dropout_(h);
+}
+
+at::Tensor GermModelImpl::final_norm(const at::Tensor& hidden) {
+  return output_norm ? output_norm(hidden) : hidden;
+}
+
+at::Tensor GermModelImpl::hidden_states(const at::Tensor& ids, const at::Tensor& attention_mask,
+                                        ActivationObserver* observer) {
+  TORCH_CHECK(ids.dim() == 2, "input ids must be [batch, length]");
+  at::Tensor h = embed(ids);
+  at::Tensor bias = attention_bias(ids.size(1), attention_mask, h.scalar_type(), h.device());
+  for (size_t i = 0; i < layers.size(); ++i) h = layers[i]->forward(h, bias, observer, i);
+  return final_norm(h);
+}
+
+at::Tensor GermModelImpl::head(const at::Tensor& hidden) {
+  switch (kind_) {
+    case ModelKind::kEncoderMlm: {
+      at::Tensor h = mlm_norm(F::gelu(mlm_transform(hidden)));
+      return F::linear(h, word_embeddings->weight, mlm_bias);
+    }
+    case ModelKind::kClassifier: {
+      using namespace torch::indexing;
+      at::Tensor pooled = at::tanh(pooler(hidden.index({Slice(), 0})));
+      return classifier(dropout_(pooled));
+    }
+    case ModelKind::kCausalLm:
+      return lm_head(hidden);
+  }
+  return {};
+}
+
+at::Tensor GermModelImpl::forward(const at::Tensor& ids, const at::Tensor& attention_mask,
+                                  ActivationObserver* observer) {
+  return head(hidden_states(ids, attention_mask, observer));
+}
+
+int64_t GermModelImpl::parameter_count() const {
+  int64_t total = 0;
+  for (const auto& p : parameters()) total += p.numel();
+  return total;
+}
+
+void GermModelImpl::set_normaliser(Normaliser normaliser) {
+  config_.normaliser = normaliser;
+  for (auto& layer : layers) layer->set_normaliser(normaliser);
+}
+
+}  // namespace germ::model
