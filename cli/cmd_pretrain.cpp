@@ -1,13 +1,69 @@
 #include "commands.hpp"
 #include "common_options.hpp"
+#include "io/region.hpp"
+#include "train/pretrain.hpp"
+#include "util/runtime.hpp"
 
 namespace germ::cli {
 
 int run_pretrain(int argc, char** argv) {
-  CLI::App app{"germ pretrain", "germ pretrain"};
+  CLI::App app{"Train a germ model from FASTA files.\n\n"
+               "  mlm: BERT-style encoder (DNABERT-2/GERM layout) over SentencePiece BPE tokens\n"
+               "  clm: causal LM over single nucleotides (the base model of 'germ score')\n\n"
+               "Examples:\n"
+               "  germ pretrain --objective clm --size small --steps 2000 -o clm.safetensors genome.fa\n"
+               "  germ pretrain --objective mlm --attention softmax -o vanilla.safetensors a.fa b.fa\n"
+               "  germ pretrain --objective mlm --init-from vanilla.safetensors --attention softmax1 \\\n"
+               "      --steps 200 -o germ_t.safetensors a.fa     # GERM-T continual learning\n"
+               "  germ pretrain ... --resume out.safetensors.ckpt # continue after an interruption",
+               "germ pretrain"};
   CommonOptions common;
-  add_common_options(app, common, kAllCommon);
-  return run_command(app, argc, argv, [&] { return not_implemented("pretrain"); });
+  common.output = "";
+  add_common_options(app, common, kOutput | kThreads | kDevice | kSeed | kVerbosity);
+  train::PretrainOptions o;
+  std::vector<std::string> holdout_regions;
+  app.add_option("inputs", o.inputs, "FASTA/FASTQ files (plain, gzip or bgzip)")->required();
+  app.add_option("--objective", o.objective, "mlm | clm")->capture_default_str();
+  app.add_option("--attention", o.attention, "softmax1 (GERM) | softmax (vanilla); default softmax1");
+  app.add_option("--size", o.size, "tiny | small | base (DNABERT-2 dimensions)")->capture_default_str();
+  app.add_option("--config", o.config_path, "Model config JSON (overrides --size)");
+  app.add_option("--vocab", o.vocab, "BPE vocabulary size (mlm)")->capture_default_str();
+  app.add_option("--tokenizer", o.tokenizer_from, "Reuse the tokenizer of this model file (mlm)");
+  app.add_option("--init-from", o.init_from, "Start from this model's weights (GERM-T with --attention softmax1)");
+  app.add_option("--resume", o.resume, "Resume from a checkpoint written by an earlier run");
+  app.add_option("--checkpoint", o.checkpoint, "Checkpoint path (default <output>.ckpt)");
+  app.add_option("--checkpoint-every", o.checkpoint_every, "Steps between checkpoints (0 = none)")->capture_default_str();
+  app.add_option("--steps", o.steps, "Optimizer steps")->capture_default_str();
+  app.add_option("--batch-size", o.batch_size, "Sequences per micro-batch")->capture_default_str();
+  app.add_option("--grad-accum", o.grad_accum, "Micro-batches per step")->capture_default_str();
+  app.add_option("--seq-len", o.seq_len, "Tokens per sequence (mlm, default 128) or bases (clm, default 512)");
+  app.add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
+  app.add_option("--warmup", o.warmup, "Warm-up steps (default 6% of --steps)");
+  app.add_option("--schedule", o.schedule, "linear | cosine | constant")->capture_default_str();
+  app.add_option("--clip", o.clip, "Gradient-norm clipping (0 = off)")->capture_default_str();
+  app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();
+  app.add_option("--eval-every", o.eval_every, "Steps between validation passes")->capture_default_str();
+  app.add_option("--eval-windows", o.eval_windows, "Held-out windows per validation pass")->capture_default_str();
+  app.add_option("--holdout", holdout_regions, "Held-out region(s) chr:beg-end (repeatable)");
+  app.add_option("--holdout-fraction", o.corpus.holdout_fraction,
+                 "Fraction held out from the end of each contig (without --holdout)")->capture_default_str();
+  app.add_option("--log", o.log_path, "Training log TSV (default <output>.log.tsv)");
+  return run_command(app, argc, argv, [&] {
+    apply_common_options(common);
+    o.output = common.output;
+    o.seed = common.seed;
+    o.device = util::select_device(common.device);
+    for (const auto& r : holdout_regions) o.corpus.holdout_regions.push_back(io::parse_region(r));
+    for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
+    train::PretrainResult r = train::pretrain(o);
+    std::fprintf(stderr,
+                 "germ pretrain: wrote %s: %lld steps, %lld parameters, train loss %.4f -> %.4f, "
+                 "validation loss %.4f nats (%.4f bits) per %s\n",
+                 o.output.c_str(), static_cast<long long>(r.steps), static_cast<long long>(r.parameters),
+                 r.first_train_loss, r.last_train_loss, r.validation_loss, r.validation_bits,
+                 o.objective == "clm" ? "base" : "masked token");
+    return 0;
+  });
 }
 
 }  // namespace germ::cli

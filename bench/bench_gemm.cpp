@@ -1,0 +1,43 @@
+// germ_bench: prints one table of measurements; every later benchmark divides by the first
+// row (fp32 GEMM through LibTorch), the CPU ceiling of this machine.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "util/runtime.hpp"
+
+namespace {
+
+double seconds_per_call(const std::function<void()>& body, double min_seconds = 1.0) {
+  body();  // warm-up
+  int calls = 0;
+  auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  do {
+    body();
+    ++calls;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < min_seconds);
+  return elapsed / calls;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = argc > 1 ? std::atoi(argv[1]) : 0;
+  threads = germ::util::configure_threads(threads);
+  torch::NoGradGuard no_grad;
+  std::printf("%-40s %14s %10s\n", "benchmark", "value", "unit");
+  const int64_t n = 1024;
+  at::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
+  double s = seconds_per_call([&] { at::mm(a, b); });
+  double gflops = 2.0 * n * n * n / s / 1e9;
+  std::printf("%-40s %14.1f %10s\n", ("gemm fp32 1024^3, " + std::to_string(threads) + " threads").c_str(),
+              gflops, "GFLOP/s");
+  germ::util::BlasInfo blas = germ::util::detect_blas();
+  std::printf("%-40s %14s %10s\n", "blas", blas.name.c_str(), "");
+  return 0;
+}

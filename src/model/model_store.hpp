@@ -1,0 +1,40 @@
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.hpp"
+#include "model/transformer.hpp"
+
+namespace germ::tokenize {
+class Tokenizer;
+}
+
+namespace germ::model {
+
+// A germ model file: one safetensors file whose __metadata__ carries everything needed to
+// use the weights (docs/model_file.md).
+struct ModelBundle {
+  GermModel model{nullptr};
+  std::shared_ptr<tokenize::Tokenizer> tokenizer;
+  std::vector<std::string> labels;
+  std::string provenance_json = "{}";
+  // Further tensors stored beside the weights (training state in checkpoints, adapters).
+  std::map<std::string, at::Tensor> extra_tensors;
+  // Further metadata entries (e.g. "germ.checkpoint").
+  std::map<std::string, std::string> extra_metadata;
+};
+
+// Writes atomically (temporary file + rename).
+void save_model(const std::string& path, const ModelBundle& bundle);
+
+// Validates the container, the config, the tokenizer and every tensor's name, dtype and shape
+// against the model built from the config; any mismatch is germ::ModelCorrupted.
+// Tensors whose names start with one of `extra_prefixes` go to extra_tensors.
+ModelBundle load_model(const std::string& path, const std::vector<std::string>& extra_prefixes = {});
+
+// Provenance entry for a new model: germ version, command line, time, plus `fields`.
+std::string make_provenance(const std::string& command_line, const std::map<std::string, std::string>& fields);
+
+}  // namespace germ::model

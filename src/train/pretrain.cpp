@@ -1,0 +1,242 @@
+#include "train/pretrain.hpp"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "model/model_store.hpp"
+#include "tokenize/nucleotide_tokenizer.hpp"
+#include "tokenize/sentencepiece_bpe_tokenizer.hpp"
+#include "train/batches.hpp"
+#include "train/training_state.hpp"
+#include "util/error.hpp"
+#include "util/output_file.hpp"
+#include "util/progress.hpp"
+
+namespace germ::train {
+namespace {
+
+using model::ModelKind;
+
+struct Setup {
+  model::ModelBundle bundle;
+  ModelKind kind;
+  int64_t window_bases = 0;  // bases drawn per training window
+  int64_t max_tokens = 0;    // mlm: tokens per sequence incl. [CLS]/[SEP]
+};
+
+std::shared_ptr<tokenize::Tokenizer> train_bpe(const GenomeCorpus& corpus, const PretrainOptions& o) {
+  // Tokenizer training sees windows spread over the training segments only.
+  constexpr int64_t kSentence = 1000;
+  WindowSampler sampler(corpus.train, std::min<int64_t>(kSentence, corpus.train.front().bases.size()),
+                        o.seed ^ 0x70CE, 0.1);
+  std::vector<std::string> sentences;
+  int64_t wanted = std::max<int64_t>(1, std::min(o.tokenizer_sample_bases, corpus.train_bases()) / kSentence);
+  for (int64_t i = 0; i < wanted; ++i) sentences.push_back(sampler.next());
+  return std::make_shared<tokenize::SentencePieceBpeTokenizer>(
+      tokenize::SentencePieceBpeTokenizer::train(sentences, o.vocab));
+}
+
+double mean_bases_per_token(const tokenize::Tokenizer& tokenizer, const GenomeCorpus& corpus) {
+  WindowSampler sampler(corpus.train, std::min<int64_t>(1000, corpus.train.front().bases.size()), 7);
+  int64_t bases = 0, tokens = 0;
+  for (int i = 0; i < 50; ++i) {
+    std::string w = sampler.next();
+    bases += w.size();
+    tokens += tokenizer.encode(w).size();
+  }
+  return tokens == 0 ? 1.0 : static_cast<double>(bases) / tokens;
+}
+
+Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus) {
+  Setup s;
+  s.kind = o.objective == "clm" ? ModelKind::kCausalLm : ModelKind::kEncoderMlm;
+  const std::string& source = !o.resume.empty() ? o.resume : o.init_from;
+  if (!source.empty()) {
+    // A checkpoint carries its model, tokenizer and training state; --init-from only weights.
+    s.bundle = model::load_model(source, {kTrainingStatePrefix});
+    if (s.bundle.model->kind() != s.kind)
+      throw Error(source, std::string("is a ") + model::to_string(s.bundle.model->kind()) +
+                                   " model; --objective " + o.objective + " needs " + model::to_string(s.kind));
+    if (!o.attention.empty()) s.bundle.model->set_normaliser(model::parse_normaliser(o.attention));
+  } else {
+    model::ModelConfig config = o.config_path.empty()
+                                    ? model::ModelConfig::preset(o.size, s.kind)
+                                    : model::ModelConfig::from_json(util::read_whole_file(o.config_path));
+    if (s.kind == ModelKind::kCausalLm) {
+      config.mask = model::MaskKind::kCausal;
+      s.bundle.tokenizer = std::make_shared<tokenize::NucleotideTokenizer>();
+    } else if (!o.tokenizer_from.empty()) {
+      s.bundle.tokenizer = model::load_model(o.tokenizer_from).tokenizer;
+    } else {
+      s.bundle.tokenizer = train_bpe(corpus, o);
+    }
+    config.vocab = s.bundle.tokenizer->vocab_size();
+    if (!o.attention.empty()) config.normaliser = model::parse_normaliser(o.attention);
+    s.bundle.model = model::GermModel(config, s.kind);
+  }
+  const auto& config = s.bundle.model->config();
+  if (s.kind == ModelKind::kCausalLm) {
+    s.window_bases = (o.seq_len > 0 ? o.seq_len : 512) + 1;
+  } else {
+    s.max_tokens = o.seq_len > 0 ? o.seq_len : 128;
+    // Draw enough bases to fill the token budget; surplus tokens are cut.
+    s.window_bases = static_cast<int64_t>(std::ceil((s.max_tokens - 2) * mean_bases_per_token(*s.bundle.tokenizer, corpus) * 1.15));
+  }
+  if (config.max_length < s.max_tokens) { /* ALiBi extrapolates; nothing to resize */ }
+  return s;
+}
+
+Batch make_batch(const Setup& s, const std::vector<std::string>& windows, double mask_fraction,
+                 std::mt19937_64& rng) {
+  if (s.kind == ModelKind::kCausalLm) return make_clm_batch(windows, *s.bundle.tokenizer);
+  return make_mlm_batch(windows, *s.bundle.tokenizer, s.max_tokens, mask_fraction, rng);
+}
+
+at::Tensor batch_loss(model::GermModel& m, const Batch& batch, c10::Device device) {
+  at::Tensor ids = batch.input_ids.to(device);
+  at::Tensor mask = batch.attention_mask.defined() ? batch.attention_mask.to(device) : at::Tensor();
+  at::Tensor logits = m->forward(ids, mask);
+  return torch::nn::functional::cross_entropy(
+      logits.reshape({-1, logits.size(-1)}), batch.labels.to(device).reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreLabel));
+}
+
+// Mean loss per labelled token over fixed validation windows (fixed masking seed for mlm).
+double validation_loss(Setup& s, const std::vector<std::string>& windows, int64_t batch_size,
+                       double mask_fraction, c10::Device device) {
+  if (windows.empty()) return std::nan("");
+  torch::NoGradGuard no_grad;
+  s.bundle.model->eval();
+  std::mt19937_64 rng(12345);
+  double total = 0;
+  int64_t tokens = 0;
+  for (size_t i = 0; i < windows.size(); i += batch_size) {
+    std::vector<std::string> chunk(windows.begin() + i, windows.begin() + std::min(windows.size(), i + batch_size));
+    Batch batch = make_batch(s, chunk, mask_fraction, rng);
+    if (batch.tokens == 0) continue;
+    total += batch_loss(s.bundle.model, batch, device).item<double>() * batch.tokens;
+    tokens += batch.tokens;
+  }
+  s.bundle.model->train();
+  return tokens ? total / tokens : std::nan("");
+}
+
+}  // namespace
+
+PretrainResult pretrain(const PretrainOptions& o) {
+  if (o.objective != "mlm" && o.objective != "clm")
+    throw Error("--objective", "unknown objective '" + o.objective + "' (use mlm or clm)");
+  if (o.steps < 1 || o.batch_size < 1 || o.grad_accum < 1)
+    throw Error("--steps/--batch-size/--grad-accum", "must be positive");
+  if (o.output.empty()) throw Error("-o/--output", "an output model file is required");
+  torch::manual_seed(o.seed);
+  GenomeCorpus corpus = load_corpus(o.inputs, o.corpus);
+  Setup s = set_up_model(o, corpus);
+  model::GermModel& m = s.bundle.model;
+  m->to(o.device);
+  m->train();
+
+  TrainingState state = TrainingState::fresh(o.seed);
+  WindowSampler sampler(corpus.train, s.window_bases, o.seed);
+  std::vector<std::string> holdout = validation_windows(
+      corpus.holdout, s.window_bases, o.eval_windows);
+  std::unique_ptr<torch::optim::AdamW> optimizer = make_adamw(m, o.lr, o.weight_decay);
+  const std::string checkpoint_path = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
+  if (!o.resume.empty()) {
+    state = restore_training_state(o.resume, s.bundle, *optimizer);
+    sampler.restore(state.sampler);
+  }
+  LrSchedule schedule{o.lr, o.warmup >= 0 ? o.warmup : std::max<int64_t>(1, o.steps * 6 / 100), o.steps, o.schedule};
+  schedule.at(0);  // validates the schedule name before any work
+
+  TrainingLog log(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path, !o.resume.empty());
+  PretrainResult result;
+  result.parameters = m->parameter_count();
+  std::fprintf(stderr, "germ pretrain: %s %s model, %s attention, %lld parameters; %lld training / %lld held-out bases\n",
+               o.objective.c_str(), model::to_string(s.kind), model::to_string(m->config().normaliser),
+               static_cast<long long>(result.parameters), static_cast<long long>(corpus.train_bases()),
+               static_cast<long long>(corpus.holdout_bases()));
+
+  util::Progress progress("pretrain", o.steps, "steps");
+  progress.update(state.step);
+  double interval_loss = 0;
+  int64_t interval_steps = 0, interval_tokens = 0;
+  auto interval_start = std::chrono::steady_clock::now();
+  bool first_interval = true;
+  while (state.step < o.steps) {
+    double step_loss = 0;
+    for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
+      std::vector<std::string> windows;
+      for (int64_t b = 0; b < o.batch_size; ++b) windows.push_back(sampler.next());
+      Batch batch = make_batch(s, windows, o.mask_fraction, state.batch_rng);
+      if (batch.tokens == 0) continue;
+      at::Tensor loss = batch_loss(m, batch, o.device) / static_cast<double>(o.grad_accum);
+      loss.backward();
+      step_loss += loss.item<double>();
+      interval_tokens += batch.tokens;
+    }
+    if (!std::isfinite(step_loss))
+      throw Error("training", "loss became " + std::to_string(step_loss) + " at step " +
+                                  std::to_string(state.step) + "; lower --lr");
+    double lr = schedule.at(state.step);
+    for (auto& group : optimizer->param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    if (o.clip > 0) torch::nn::utils::clip_grad_norm_(m->parameters(), o.clip);
+    optimizer->step();
+    optimizer->zero_grad();
+    ++state.step;
+    interval_loss += step_loss;
+    ++interval_steps;
+
+    bool eval_now = state.step % o.eval_every == 0 || state.step == o.steps;
+    if (eval_now) {
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count();
+      double train_loss = interval_loss / interval_steps;
+      double val = validation_loss(s, holdout, o.batch_size, o.mask_fraction, o.device);
+      log.write(state.step, lr, train_loss, val, interval_tokens / std::max(seconds, 1e-9));
+      if (first_interval) result.first_train_loss = train_loss;
+      first_interval = false;
+      result.last_train_loss = train_loss;
+      result.validation_loss = val;
+      interval_loss = 0;
+      interval_steps = interval_tokens = 0;
+      interval_start = std::chrono::steady_clock::now();
+    }
+    char detail[96];
+    std::snprintf(detail, sizeof detail, "loss %.4f", step_loss);
+    progress.update(state.step, detail);
+    if (o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0 && state.step < o.steps) {
+      state.sampler = sampler.state();
+      save_checkpoint(checkpoint_path, s.bundle, *optimizer, state);
+    }
+  }
+  progress.finish();
+
+  m->eval();
+  m->to(c10::Device(c10::kCPU));
+  std::map<std::string, std::string> fields = {
+      {"objective", o.objective}, {"steps", std::to_string(state.step)},
+      {"batch_size", std::to_string(o.batch_size)}, {"seq_len", std::to_string(o.seq_len)},
+      {"seed", std::to_string(o.seed)}, {"validation_loss", std::to_string(result.validation_loss)}};
+  std::string inputs;
+  for (const auto& in : o.inputs) inputs += (inputs.empty() ? "" : ",") + in;
+  fields["data"] = inputs;
+  if (!o.init_from.empty()) {
+    fields["init_from"] = o.init_from;
+    if (!o.attention.empty()) fields["continuation"] = "GERM-T: continued with " + o.attention + " attention";
+  }
+  s.bundle.provenance_json = model::make_provenance(o.command_line, fields);
+  s.bundle.extra_tensors.clear();
+  s.bundle.extra_metadata.clear();
+  model::save_model(o.output, s.bundle);
+  result.steps = state.step;
+  result.validation_bits = result.validation_loss / std::log(2.0);
+  return result;
+}
+
+}  // namespace germ::train

@@ -1,0 +1,58 @@
+#pragma once
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/config.hpp"
+#include "train/genome_corpus.hpp"
+#include "train/schedule.hpp"
+
+namespace germ::train {
+
+struct PretrainOptions {
+  std::string objective = "mlm";  // mlm | clm
+  std::string attention;          // softmax | softmax1; empty = config default / keep init model's
+  std::string size = "tiny";
+  std::string config_path;        // JSON config overriding --size
+  std::vector<std::string> inputs;
+  std::string output;
+  std::string tokenizer_from;     // model file whose tokenizer is reused (mlm)
+  int64_t vocab = 4096;
+  int64_t tokenizer_sample_bases = 4'000'000;
+  std::string init_from;          // continue from this model (GERM-T when attention changes)
+  std::string resume;             // checkpoint to resume
+  std::string checkpoint;         // where checkpoints go (default: <output>.ckpt)
+  int64_t checkpoint_every = 200;
+  int64_t steps = 1000;
+  int64_t batch_size = 32;
+  int64_t seq_len = 0;            // 0: 128 tokens (mlm) or 512 bases (clm)
+  int64_t grad_accum = 1;
+  double lr = 5e-4;
+  int64_t warmup = -1;            // -1: 6% of steps
+  std::string schedule = "linear";
+  double clip = 1.0;
+  double weight_decay = 0.01;
+  double mask_fraction = 0.15;
+  int64_t eval_every = 100;
+  int64_t eval_windows = 64;
+  std::string log_path;           // default: <output>.log.tsv
+  CorpusOptions corpus;
+  uint64_t seed = 42;
+  c10::Device device = c10::Device(c10::kCPU);
+  std::string command_line;
+};
+
+struct PretrainResult {
+  int64_t steps = 0;
+  int64_t parameters = 0;
+  double first_train_loss = 0;  // mean over the first logged interval
+  double last_train_loss = 0;   // mean over the last logged interval
+  double validation_loss = 0;   // nats per labelled token (per base for clm)
+  double validation_bits = 0;   // validation_loss / ln 2
+};
+
+PretrainResult pretrain(const PretrainOptions& options);
+
+}  // namespace germ::train

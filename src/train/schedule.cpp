@@ -1,0 +1,20 @@
+#include "train/schedule.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/error.hpp"
+
+namespace germ::train {
+
+double LrSchedule::at(int64_t step) const {
+  if (warmup > 0 && step < warmup) return peak * (step + 1) / static_cast<double>(warmup);
+  if (shape == "constant" || total <= warmup) return peak;
+  double progress = std::clamp((step - warmup) / static_cast<double>(total - warmup), 0.0, 1.0);
+  double floor = peak * final_fraction;
+  if (shape == "linear") return floor + (peak - floor) * (1.0 - progress);
+  if (shape == "cosine") return floor + (peak - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
+  throw Error("--schedule", "unknown schedule '" + shape + "' (use linear, cosine or constant)");
+}
+
+}  // namespace germ::train
