@@ -132,7 +132,7 @@ def main():
     write(out, "crlf.fa", fasta_text(crlf_records, newline="\r\n"))
     write(out, "crlf.fa.seq", "".join(f"{h.split()[0]}\t{s}\n" for h, s, _ in crlf_records))
 
-    iupac = "ACGTURYSWKMBDHVNX*-acgturyswkmbdhvnx"
+    iupac = "ACGTURYSWKMBDHVNX*-.acgturyswkmbdhvnx"
     write(out, "iupac.fa", f">iupac\n{iupac}\n")
     write(out, "empty_record.fa", ">first\nACGT\n>empty description only\n>third\nGGCC\nTT\n>trailing_empty\n")
     write(out, "header_only.fa", ">lonely\n")

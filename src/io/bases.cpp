@@ -21,7 +21,7 @@ constexpr std::array<char, 256> build_normalisation_table() {
     table[static_cast<unsigned char>(c - 'A' + 'a')] = c;
   }
   table['U'] = table['u'] = 'T';
-  table['*'] = table['-'] = 'N';
+  table['*'] = table['-'] = table['.'] = 'N';
   return table;
 }
 

@@ -5,7 +5,8 @@
 namespace germ::io {
 
 // Characters a sequence line may hold: the IUPAC nucleotide letters (ACGTU RYSWKM BDHV N) in
-// either case, 'X' as a hard-mask synonym for N, and the gap/stop symbols '*' and '-'.
+// either case, 'X' as a hard-mask synonym for N, and the gap/stop symbols '-', '.' and '*'
+// (alignment-style FASTA such as the phiX174 collections uses '.' for gaps).
 bool is_sequence_char(char c);
 
 // Upper-case A/C/G/T (U counts as T); every other accepted character becomes 'N'. Characters

@@ -11,38 +11,18 @@
 #include "io/sequence_reader.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
+#include "io_test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace germ;
 using namespace germ::io;
+using namespace germ::io::testing;
 
 namespace {
 
-std::string data_path(const std::string& name) { return std::string(GERM_TEST_DATA_DIR) + "/" + name; }
-
-// The expected sequences, written by scripts/make_test_data.py as "name<TAB>bases" lines.
 std::map<std::string, std::string> small_fasta_sequences(const std::string& seq_file = "small.fa.seq") {
-  std::map<std::string, std::string> contigs;
-  std::ifstream in(data_path(seq_file));
-  std::string name, bases;
-  while (std::getline(in, name, '\t') && std::getline(in, bases)) contigs[name] = bases;
-  return contigs;
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
-
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("germ-region-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  Contigs contigs = expected_contigs(seq_file);
+  return std::map<std::string, std::string>(contigs.begin(), contigs.end());
 }
 
 fs::path copy_into(const fs::path& dir, const std::string& name) {
@@ -204,6 +184,8 @@ TEST(IndexedFasta, ReadOnlyDirectoryUsesATemporaryIndex) {
   IndexedFasta fasta(copy);
   EXPECT_EQ(fasta.contig_length("chr1"), 3000);
   EXPECT_FALSE(fs::exists(copy + ".fai"));
+  fs::path scratch_fai = fs::temp_directory_path() / ("germ-faidx-" + std::to_string(::getpid()) + "-small.fa.fai");
+  EXPECT_FALSE(fs::exists(scratch_fai)) << "the temporary index must be removed after loading";
   ::chmod(dir.c_str(), 0755);
   fs::remove_all(dir);
 }

@@ -186,6 +186,16 @@ TEST(Tokenizer, CorruptMetadataIsAnError) {
   }
 }
 
+TEST(SentencePieceBpe, ModelWithoutGermSpecialsIsRejected) {
+  std::string model = trained_bpe().serialized_model();
+  size_t at = model.find("[UNK]");
+  ASSERT_NE(at, std::string::npos);
+  model.replace(at, 5, "[UNX]");  // same length: the protobuf still parses
+  std::string message = error_message([&] { SentencePieceBpeTokenizer tokenizer(model); });
+  EXPECT_EQ(message,
+            "tokenizer: SentencePiece model does not have germ's special token [UNK] at id 0");
+}
+
 TEST(SentencePieceBpe, SpecialTokensHaveFixedIds) {
   const auto& tokenizer = trained_bpe();
   EXPECT_EQ(tokenizer.kind(), "sentencepiece-bpe");
@@ -216,6 +226,8 @@ TEST(SentencePieceBpe, RoundTripsUnseenSequencesWithMerges) {
   }
   EXPECT_GT(static_cast<double>(bases) / tokens, 2.0);
   EXPECT_TRUE(tokenizer.encode("").empty());
+  std::string chromosome_chunk = random_bases(rng, 100'000);
+  EXPECT_EQ(tokenizer.decode(tokenizer.encode(chromosome_chunk)), chromosome_chunk);
 }
 
 TEST(SentencePieceBpe, FrequentMotifBecomesFewTokens) {

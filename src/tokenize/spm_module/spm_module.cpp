@@ -81,6 +81,18 @@ class QuietLogging {
   int saved_;
 };
 
+// Exceptions must not cross the C boundary: they become an error message.
+template <typename Body>
+int guarded(char** error, const char* activity, Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return fail(error, e.what());
+  } catch (...) {
+    return fail(error, std::string("unknown failure in SentencePiece ") + activity);
+  }
+}
+
 const sentencepiece::SentencePieceProcessor& processor(const void* handle) {
   return *static_cast<const sentencepiece::SentencePieceProcessor*>(handle);
 }
@@ -92,7 +104,7 @@ GERM_SPM_EXPORT int germ_spm_abi_version(void) { return GERM_SPM_ABI_VERSION; }
 GERM_SPM_EXPORT int germ_spm_train(const char* const* sentences, const size_t* lengths,
                                    size_t count, const char* options, unsigned int seed,
                                    char** model, size_t* model_size, char** error) {
-  try {
+  return guarded(error, "training", [&] {
     QuietLogging quiet;
     sentencepiece::SetRandomGeneratorSeed(seed);
     BufferSentences iterator(sentences, lengths, count);
@@ -102,26 +114,18 @@ GERM_SPM_EXPORT int germ_spm_train(const char* const* sentences, const size_t* l
     *model = copy_to_malloc(serialized.data(), serialized.size());
     *model_size = serialized.size();
     return 0;
-  } catch (const std::exception& e) {
-    return fail(error, e.what());
-  } catch (...) {
-    return fail(error, "unknown failure inside SentencePiece training");
-  }
+  });
 }
 
 GERM_SPM_EXPORT int germ_spm_load(const char* model, size_t model_size, void** handle,
                                   char** error) {
-  try {
+  return guarded(error, "loading", [&] {
     auto loaded = std::make_unique<sentencepiece::SentencePieceProcessor>();
     auto status = loaded->LoadFromSerializedProto(std::string_view(model, model_size));
     if (!status.ok()) return fail(error, status.error_message());
     *handle = loaded.release();
     return 0;
-  } catch (const std::exception& e) {
-    return fail(error, e.what());
-  } catch (...) {
-    return fail(error, "unknown failure while loading a SentencePiece model");
-  }
+  });
 }
 
 GERM_SPM_EXPORT void germ_spm_unload(void* handle) {
@@ -130,7 +134,7 @@ GERM_SPM_EXPORT void germ_spm_unload(void* handle) {
 
 GERM_SPM_EXPORT int germ_spm_encode(const void* handle, const char* text, size_t length,
                                     int32_t* ids, size_t capacity, size_t* count, char** error) {
-  try {
+  return guarded(error, "encoding", [&] {
     std::vector<int> encoded;
     auto status = processor(handle).Encode(std::string_view(text, length), &encoded);
     if (!status.ok()) return fail(error, status.error_message());
@@ -138,11 +142,7 @@ GERM_SPM_EXPORT int germ_spm_encode(const void* handle, const char* text, size_t
     std::copy(encoded.begin(), encoded.end(), ids);
     *count = encoded.size();
     return 0;
-  } catch (const std::exception& e) {
-    return fail(error, e.what());
-  } catch (...) {
-    return fail(error, "unknown failure inside SentencePiece encoding");
-  }
+  });
 }
 
 GERM_SPM_EXPORT int32_t germ_spm_piece_size(const void* handle) {
