@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <random>
 
@@ -277,6 +278,35 @@ TEST_F(SafetensorsTest, JsonBombIsRejectedQuickly) {
     EXPECT_NE(message.find("nests deeper"), std::string::npos) << message;
     EXPECT_LT(seconds, 1.0);
   }
+}
+
+TEST_F(SafetensorsTest, RandomDamageIsRejectedOrHarmless) {
+  std::string payload = random_bytes(40, 11);
+  std::string file = path("valid.safetensors");
+  write_safetensors(file, {{"germ.kind", "classifier"}},
+                    {{"w", DType::F32, {2, 4}, std::string_view(payload).substr(0, 32)},
+                     {"b", DType::I16, {4}, std::string_view(payload).substr(32)}});
+  const std::string valid = util::read_whole_file(file);
+  std::mt19937 generator(2024);
+  int rejected = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::string damaged = valid;
+    if (round % 4 == 0) {
+      damaged.resize(generator() % valid.size());
+    } else {
+      for (int flips = 1 + generator() % 3; flips > 0; --flips)
+        damaged[generator() % (valid.size() - payload.size())] = static_cast<char>(generator());
+    }
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << damaged;
+    try {
+      SafetensorsReader reader(file);
+      for (const TensorInfo& tensor : reader.tensors())
+        EXPECT_LE(reader.data_offset() + tensor.end, reader.file_size());
+    } catch (const ModelCorrupted&) {
+      ++rejected;
+    }
+  }
+  EXPECT_GT(rejected, 300);
 }
 
 TEST_F(SafetensorsTest, UnopenableFileIsAnErrorButNotCorruption) {
