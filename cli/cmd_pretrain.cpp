@@ -52,11 +52,13 @@ int run_pretrain(int argc, char** argv) {
     apply_common_options(common);
     o.output = common.output;
     o.seed = common.seed;
+    o.quiet = common.quiet;
     o.device = util::select_device(common.device);
     for (const auto& r : holdout_regions) o.corpus.holdout_regions.push_back(io::parse_region(r));
     for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
     train::PretrainResult r = train::pretrain(o);
-    std::fprintf(stderr,
+    if (!common.quiet)
+      std::fprintf(stderr,
                  "germ pretrain: wrote %s: %lld steps, %lld parameters, train loss %.4f -> %.4f, "
                  "validation loss %.4f nats (%.4f bits) per %s\n",
                  o.output.c_str(), static_cast<long long>(r.steps), static_cast<long long>(r.parameters),

@@ -157,7 +157,8 @@ PretrainResult pretrain(const PretrainOptions& o) {
   TrainingLog log(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path, !o.resume.empty());
   PretrainResult result;
   result.parameters = m->parameter_count();
-  std::fprintf(stderr, "germ pretrain: %s %s model, %s attention, %lld parameters; %lld training / %lld held-out bases\n",
+  if (!o.quiet)
+    std::fprintf(stderr, "germ pretrain: %s %s model, %s attention, %lld parameters; %lld training / %lld held-out bases\n",
                o.objective.c_str(), model::to_string(s.kind), model::to_string(m->config().normaliser),
                static_cast<long long>(result.parameters), static_cast<long long>(corpus.train_bases()),
                static_cast<long long>(corpus.holdout_bases()));

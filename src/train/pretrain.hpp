@@ -42,6 +42,7 @@ struct PretrainOptions {
   uint64_t seed = 42;
   c10::Device device = c10::Device(c10::kCPU);
   std::string command_line;
+  bool quiet = false;
 };
 
 struct PretrainResult {

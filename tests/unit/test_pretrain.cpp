@@ -154,6 +154,9 @@ TEST(Pretrain, TinyClmLearns) {
 TEST(Pretrain, TinyMlmLearns) {
   TempDir dir("mlm");
   train::PretrainOptions o = tiny_options("mlm", write_genome(dir), dir);
+  o.steps = 100;
+  o.batch_size = 16;
+  o.eval_every = 20;
   train::PretrainResult r = train::pretrain(o);
   EXPECT_LT(r.last_train_loss, r.first_train_loss - 0.3);
   model::ModelBundle saved = model::load_model(o.output);
