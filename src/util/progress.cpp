@@ -21,7 +21,8 @@ std::string human_count(double value) {
     ++i;
   }
   char buf[32];
-  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f%s" : "%.2f%s", value, suffix[i]);
+  const char* format = i > 0 ? "%.2f%s" : (value != 0 && std::fabs(value) < 10 && value != std::floor(value)) ? "%.2f%s" : "%.0f%s";
+  std::snprintf(buf, sizeof buf, format, value, suffix[i]);
   return buf;
 }
 
