@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench/bench_registry.hpp"
 #include "util/runtime.hpp"
 
 namespace {
@@ -39,5 +40,12 @@ int main(int argc, char** argv) {
               gflops, "GFLOP/s");
   germ::util::BlasInfo blas = germ::util::detect_blas();
   std::printf("%-40s %14s %10s\n", "blas", blas.name.c_str(), "");
+  // Same step as bench/pytorch_reference.py; bench/run.sh prints the ratio.
+  const char* only_gemm = std::getenv("GERM_BENCH_GEMM_ONLY");
+  if (!only_gemm) {
+    torch::GradMode::set_enabled(true);
+    double tokens = germ::bench::train_tokens_per_second(16, 256, 5);
+    std::printf("%-40s %14.1f %10s\n", "train small clm, batch 16 x 256 (germ)", tokens, "tokens/s");
+  }
   return 0;
 }

@@ -5,6 +5,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${GERM_BUILD_DIR:-$here/build}
 threads=${1:-$(nproc)}
+# As germ itself does (cli/main.cpp): OpenMP threads sleep while OpenBLAS works, and vice versa.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 [ -x "$build/germ_bench" ] || { echo "bench/run.sh: $build/germ_bench not built; run scripts/build.sh first" >&2; exit 1; }
 echo "# germ benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 "$build/germ_bench" "$threads"
+py=/usr/bin/python3
+if $py -c 'import torch' 2>/dev/null; then
+  reference=$($py "$here/bench/pytorch_reference.py" "$threads" 16 256 5)
+  printf "%-40s %14.1f %10s\n" "train small clm, batch 16 x 256 (PyTorch)" "$reference" "tokens/s"
+else
+  echo "(PyTorch reference skipped: install python3-torch, or GERM_WITH_BENCH_DEPS=1 scripts/install_dependencies.sh)"
+fi

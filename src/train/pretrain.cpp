@@ -169,6 +169,8 @@ PretrainResult pretrain(const PretrainOptions& o) {
   int64_t interval_steps = 0, interval_tokens = 0;
   auto interval_start = std::chrono::steady_clock::now();
   bool first_interval = true;
+  const auto run_start = std::chrono::steady_clock::now();
+  int64_t run_tokens = 0;
   while (state.step < o.steps) {
     double step_loss = 0;
     for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
@@ -208,8 +210,11 @@ PretrainResult pretrain(const PretrainOptions& o) {
       interval_steps = interval_tokens = 0;
       interval_start = std::chrono::steady_clock::now();
     }
+    double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    run_tokens += s.window_bases * o.batch_size * o.grad_accum;
     char detail[96];
-    std::snprintf(detail, sizeof detail, "loss %.4f", step_loss);
+    std::snprintf(detail, sizeof detail, "loss %.4f, %s tokens/s", step_loss,
+                  util::human_count(run_tokens / std::max(run_seconds, 1e-9)).c_str());
     progress.update(state.step, detail);
     if (o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0 && state.step < o.steps) {
       state.sampler = sampler.state();
