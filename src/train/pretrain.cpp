@@ -79,7 +79,6 @@ Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus) {
     if (!o.attention.empty()) config.normaliser = model::parse_normaliser(o.attention);
     s.bundle.model = model::GermModel(config, s.kind);
   }
-  const auto& config = s.bundle.model->config();
   if (s.kind == ModelKind::kCausalLm) {
     s.window_bases = (o.seq_len > 0 ? o.seq_len : 512) + 1;
   } else {
@@ -87,7 +86,6 @@ Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus) {
     // Draw enough bases to fill the token budget; surplus tokens are cut.
     s.window_bases = static_cast<int64_t>(std::ceil((s.max_tokens - 2) * mean_bases_per_token(*s.bundle.tokenizer, corpus) * 1.15));
   }
-  if (config.max_length < s.max_tokens) { /* ALiBi extrapolates; nothing to resize */ }
   return s;
 }
 
