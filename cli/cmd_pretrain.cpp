@@ -1,6 +1,7 @@
 #include "commands.hpp"
 #include "common_options.hpp"
 #include "io/region.hpp"
+#include "train/focus_training.hpp"
 #include "train/pretrain.hpp"
 #include "util/runtime.hpp"
 
@@ -15,7 +16,9 @@ int run_pretrain(int argc, char** argv) {
                "  germ pretrain --objective mlm --attention softmax -o vanilla.safetensors a.fa b.fa\n"
                "  germ pretrain --objective mlm --init-from vanilla.safetensors --attention softmax1 \\\n"
                "      --steps 200 -o germ_t.safetensors a.fa     # GERM-T continual learning\n"
-               "  germ pretrain ... --resume out.safetensors.ckpt # continue after an interruption",
+               "  germ pretrain ... --resume out.safetensors.ckpt # continue after an interruption\n"
+               "  germ pretrain --focus --init-from clm.safetensors -o clm_focus.safetensors genome.fa\n"
+               "      # FOCUS: freeze the causal LM, train only the focus adapter (docs/focus.md)",
                "germ pretrain"};
   CommonOptions common;
   common.output = "";
@@ -47,6 +50,13 @@ int run_pretrain(int argc, char** argv) {
   app.add_option("--holdout", holdout_regions, "Held-out region(s) chr:beg-end (repeatable)");
   app.add_option("--holdout-fraction", o.corpus.holdout_fraction,
                  "Fraction held out from the end of each contig (without --holdout)")->capture_default_str();
+  app.add_flag("--focus", o.focus, "Train the FOCUS adapter of --init-from (a causal LM), base frozen");
+  app.add_option("--focus-k", o.focus_k, "FOCUS: bases per focus token (trained with k/2, k, 2k)")->capture_default_str();
+  app.add_option("--window", o.focus_window, "FOCUS: bases per window, a multiple of 2k")->capture_default_str();
+  app.add_option("--memory", o.focus_memory, "FOCUS: focus states kept across windows")->capture_default_str();
+  app.add_option("--focus-windows", o.focus_windows_per_sequence, "FOCUS: windows per training sequence")
+      ->capture_default_str();
+  app.add_option("--kl-weight", o.focus_kl_weight, "FOCUS: weight of KL(uncompressed || FOCUS)")->capture_default_str();
   app.add_option("--log", o.log_path, "Training log TSV (default <output>.log.tsv)");
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
@@ -56,6 +66,17 @@ int run_pretrain(int argc, char** argv) {
     o.device = util::select_device(common.device);
     for (const auto& r : holdout_regions) o.corpus.holdout_regions.push_back(io::parse_region(r));
     for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
+    if (o.focus) {
+      train::FocusTrainingResult r = train::train_focus(o);
+      if (!common.quiet)
+        std::fprintf(stderr,
+                     "germ pretrain --focus: wrote %s: %lld steps, %lld trainable parameters, loss %.4f -> %.4f; "
+                     "held-out mean |dp| %.3g -> %.3g, KL %.3g -> %.3g nats\n",
+                     o.output.c_str(), static_cast<long long>(r.steps), static_cast<long long>(r.trainable_parameters),
+                     r.first_loss, r.last_loss, r.before.mean_abs_dp(), r.after.mean_abs_dp(),
+                     r.before.mean(r.before.kl), r.after.mean(r.after.kl));
+      return 0;
+    }
     train::PretrainResult r = train::pretrain(o);
     if (!common.quiet)
       std::fprintf(stderr,

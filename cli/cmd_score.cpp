@@ -1,13 +1,95 @@
+#include <cstdio>
+
 #include "commands.hpp"
 #include "common_options.hpp"
+#include "io/indexed_fasta.hpp"
+#include "io/region.hpp"
+#include "model/focus_store.hpp"
+#include "score/fasta_scorer.hpp"
+#include "score/track_writer.hpp"
+#include "util/error.hpp"
 
 namespace germ::cli {
 
 int run_score(int argc, char** argv) {
-  CLI::App app{"germ score", "germ score"};
+  CLI::App app{"Score every base of a FASTA with a FOCUS-compressed causal DNA language model.\n\n"
+               "Tracks (bedGraph: 0-based half-open, in input order; N runs have no records):\n"
+               "  ll       log-likelihood of the observed base given everything before it\n"
+               "           (natural log, nats; --bits for log2). Higher = more expected.\n"
+               "  entropy  entropy of the predicted next-base distribution (nats or bits)\n"
+               "The first base of a contig has no left context and gets no value.\n\n"
+               "Examples:\n"
+               "  germ score chr21.fa > chr21.ll.bedgraph\n"
+               "  germ score -r chr21:30000001-31000000 --bin 100 -O z -W -o ll.bedgraph.gz chr21.fa.gz\n"
+               "  germ score --track entropy --both-strands -O bigwig -o entropy.bw genome.fa",
+               "germ score"};
   CommonOptions common;
-  add_common_options(app, common, kAllCommon);
-  return run_command(app, argc, argv, [&] { return not_implemented("score"); });
+  add_common_options(app, common, kOutput | kThreads | kDevice | kVerbosity | kRegion);
+  std::string input, model_path, track = "ll", output_type = "bedgraph", memory_kind, track_line_name;
+  bool bits = false, both_strands = false, write_index = false, track_line = false;
+  score::FastaScoreOptions options;
+  int64_t k = 0, window = 0, memory = -1, context = 0;
+  app.add_option("input", input, "FASTA/FASTQ (plain, gzip, bgzip; '-' = stdin)")->required();
+  app.add_option("-m,--model", model_path, "Model file (default: the shipped germ-focus-default model)");
+  app.add_option("--track", track, "ll | entropy")->capture_default_str();
+  app.add_flag("--bits", bits, "Log base 2 instead of natural log");
+  app.add_option("--bin", options.bin, "Mean over bins of N bases (aligned to multiples of N)")->capture_default_str();
+  app.add_flag("--both-strands", both_strands, "Average with the reverse-complement pass");
+  app.add_option("-O,--output-type", output_type, "bedgraph | z (bgzip bedGraph) | bigwig")->capture_default_str();
+  app.add_flag("-W,--write-index", write_index, "Write a tabix index (.tbi) beside a -O z output");
+  app.add_flag("--track-line", track_line, "Start the bedGraph with a UCSC track line");
+  app.add_option("--focus-k", k, "Bases per focus token (default: the model's)");
+  app.add_option("--window", window, "Bases scored per window, a multiple of --focus-k (default: the model's)");
+  app.add_option("--memory", memory, "States kept across windows; 0 = plain windowed scoring (default: the model's)");
+  app.add_option("--context", context, "Bases re-read before each window (default: the model's)");
+  app.add_option("--memory-kind", memory_kind, "focus | none | raw (uncompressed KV cache; slow reference)");
+  app.add_option("--lanes", options.jobs_per_batch, "Sequence segments batched together")->capture_default_str();
+  app.add_option("--segment", options.segment_windows, "Windows per segment (the fixed grid regions align to)")
+      ->capture_default_str();
+  return run_command(app, argc, argv, [&] {
+    apply_common_options(common);
+    options.quiet = common.quiet;
+    if (model_path.empty()) model_path = model::default_model_path();
+    model::FocusModel focus = model::load_focus_model(model_path);
+    model::FocusGeometry geometry = focus.geometry;
+    if (!memory_kind.empty()) geometry.kind = model::parse_memory_kind(memory_kind);
+    if (k > 0) geometry.k = k;
+    if (window > 0) geometry.window = window;
+    if (memory >= 0) geometry.memory = memory;
+    if (context > 0) geometry.context = context;
+    if (geometry.kind == model::MemoryKind::kFocus && !focus.has_adapter)
+      throw Error(model_path, "has no FOCUS adapter; use --memory-kind none or train one with germ pretrain --focus");
+    geometry.validate();
+
+    options.input = input;
+    options.track = score::parse_track_kind(track);
+    options.bits = bits;
+    options.both_strands = both_strands;
+    if (!common.region.empty()) options.regions.push_back(io::parse_region(common.region));
+
+    score::TrackWriterOptions writer_options;
+    writer_options.path = common.output;
+    writer_options.format = score::parse_track_format(output_type);
+    writer_options.write_index = write_index;
+    if (track_line)
+      writer_options.track_line = "track type=bedGraph name=\"germ " + track + "\" description=\"germ score " +
+                                  track + (bits ? " (bits)" : " (nats)") + "\"";
+    if (writer_options.format == score::TrackFormat::kBigWig) {
+      if (input == "-") throw Error(input, "bigWig output needs contig sizes; give a FASTA file, not stdin");
+      writer_options.chrom_sizes = io::read_contig_sizes(input);
+    }
+    auto writer = score::make_track_writer(writer_options);
+    score::LaneScorer scorer(focus.bundle.model, focus.adapter, geometry, options.jobs_per_batch);
+    auto summary = score::score_fasta(scorer, options, [&](const std::string& contig, int64_t begin, int64_t end,
+                                                           float value) { writer->write(contig, begin, end, value); });
+    writer->commit();
+    if (common.verbose > 0)
+      std::fprintf(stderr, "germ score: %lld bases, %lld values, %lld records in %.1f s (%.0f bases/s)\n",
+                   static_cast<long long>(summary.bases_read), static_cast<long long>(summary.values),
+                   static_cast<long long>(summary.records), summary.seconds,
+                   summary.bases_read / std::max(1e-9, summary.seconds));
+    return 0;
+  });
 }
 
 }  // namespace germ::cli

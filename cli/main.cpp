@@ -1,6 +1,7 @@
 // germ: genomic foundation models on the command line. This file owns the command table
 // (help and dispatch both read it) and the process-wide set-up; each command lives in its
 // own cmd_*.cpp and only parses options before calling the library.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -62,6 +63,12 @@ int main(int argc, char** argv) {
     ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default
   }
+  // Large tensors (attention scores) are freed and reallocated every step; glibc's default
+  // returns each to the kernel (mmap/munmap, then page faults to zero it again). Measured on
+  // CLM training: 5.2k -> 9.1k tokens/s and system time 10 s -> 4 s with these settings.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
   // A closed stdout pipe must surface as a write error we can report, not kill us silently.
   std::signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {

@@ -52,4 +52,18 @@ std::string describe_char(char c) {
   return hex;
 }
 
+std::string reverse_complement(std::string_view bases) {
+  std::string out(bases.rbegin(), bases.rend());
+  for (char& c : out) {
+    switch (c) {
+      case 'A': c = 'T'; break;
+      case 'C': c = 'G'; break;
+      case 'G': c = 'C'; break;
+      case 'T': c = 'A'; break;
+      default: c = 'N';
+    }
+  }
+  return out;
+}
+
 }  // namespace germ::io

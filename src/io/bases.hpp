@@ -14,6 +14,9 @@ bool is_sequence_char(char c);
 std::string normalize_bases(std::string_view bases);
 void normalize_bases_in_place(std::string& bases);
 
+// Reverse complement of normalised bases (anything but A/C/G/T becomes N).
+std::string reverse_complement(std::string_view bases);
+
 // A byte as it should appear in an error message: the character in quotes when printable,
 // otherwise its hex code ("byte 0x00"), so binary garbage never corrupts a terminal.
 std::string describe_char(char c);

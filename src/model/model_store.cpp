@@ -101,7 +101,8 @@ ModelBundle load_model(const std::string& path, const std::vector<std::string>& 
                                    std::to_string(config.num_labels) + " classes");
   bundle.provenance_json = required(metadata, "germ.provenance", path);
   for (const auto& [key, value] : metadata)
-    if (key.rfind("germ.", 0) != 0 || key == "germ.checkpoint") bundle.extra_metadata[key] = value;
+    if (key.rfind("germ.", 0) != 0 || key == "germ.checkpoint" || key == "germ.focus")
+      bundle.extra_metadata[key] = value;
   bundle.extra_metadata.erase("germ.format_version");
 
   torch::NoGradGuard no_grad;

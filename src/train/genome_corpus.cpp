@@ -21,20 +21,6 @@ int64_t GenomeCorpus::holdout_bases() const {
   return n;
 }
 
-std::string reverse_complement(const std::string& bases) {
-  std::string out(bases.rbegin(), bases.rend());
-  for (char& c : out) {
-    switch (c) {
-      case 'A': c = 'T'; break;
-      case 'C': c = 'G'; break;
-      case 'G': c = 'C'; break;
-      case 'T': c = 'A'; break;
-      default: c = 'N';
-    }
-  }
-  return out;
-}
-
 double n_fraction(const std::string& bases) {
   if (bases.empty()) return 1.0;
   return static_cast<double>(std::count(bases.begin(), bases.end(), 'N')) / bases.size();

@@ -1,4 +1,5 @@
 #pragma once
+#include "io/bases.hpp"
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -8,6 +9,8 @@
 #include "io/region.hpp"
 
 namespace germ::train {
+
+using io::reverse_complement;
 
 // One contiguous stretch of a genome used for training or validation (uppercase ACGTN).
 struct Segment {
@@ -35,8 +38,6 @@ struct CorpusOptions {
 };
 
 GenomeCorpus load_corpus(const std::vector<std::string>& fasta_paths, const CorpusOptions& options);
-
-std::string reverse_complement(const std::string& bases);
 
 // Draws training windows: a segment chosen in proportion to its length, a uniform start,
 // either strand with probability 1/2, windows with more than `max_n_fraction` N rejected.

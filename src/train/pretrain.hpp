@@ -43,6 +43,13 @@ struct PretrainOptions {
   c10::Device device = c10::Device(c10::kCPU);
   std::string command_line;
   bool quiet = false;
+  // FOCUS adapter training (--focus; docs/focus.md)
+  bool focus = false;
+  int64_t focus_k = 100;
+  int64_t focus_window = 1000;
+  int64_t focus_memory = 64;
+  int64_t focus_windows_per_sequence = 3;
+  double focus_kl_weight = 1.0;
 };
 
 struct PretrainResult {

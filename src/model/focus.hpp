@@ -1,0 +1,94 @@
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/linear.hpp"
+#include "model/transformer.hpp"
+
+namespace germ::model {
+
+// What a lane carries from one window to the next (docs/focus.md).
+//   kFocus: the K/V of the learned focus tokens (one per k bases) — FOCUS compression.
+//   kNone:  nothing; plain windowed scoring with `context` bases of re-read left context.
+//   kRaw:   the K/V of every ordinary token (an uncompressed sliding KV cache), the
+//           reference FOCUS is measured against.
+enum class MemoryKind { kFocus, kNone, kRaw };
+const char* to_string(MemoryKind);
+MemoryKind parse_memory_kind(const std::string&);
+
+struct FocusGeometry {
+  int64_t k = 100;         // bases summarised by one focus token
+  int64_t window = 1000;   // bases scored per window; a multiple of k
+  int64_t memory = 64;     // states kept across windows (oldest dropped)
+  int64_t context = 100;   // bases re-read before each window (the shared boundary); >= 1
+  MemoryKind kind = MemoryKind::kFocus;
+
+  void validate() const;  // throws germ::Error naming the option
+  int64_t focus_per_window() const { return window / k; }
+  int64_t raw_tokens() const { return context + window; }
+  // Windows needed before a state is as full as it gets (warm-up for region starts).
+  int64_t warmup_windows() const;
+  std::string to_json() const;
+  static FocusGeometry from_json(const std::string& json);
+};
+
+// The trainable FOCUS parts; the base model stays frozen. Each layer has its own focus
+// Q/K/V projection (initialised from the base's, so the base path is untouched); the
+// attention output projection and the FFN are the base model's.
+class FocusAdapterImpl : public torch::nn::Module {
+ public:
+  explicit FocusAdapterImpl(const ModelConfig& config);
+  void initialise_from(GermModel& base);
+  // Tensors named "focus.embedding", "focus.layer.<i>.Wqkv.weight|bias".
+  std::map<std::string, at::Tensor> named_tensors() const;
+  void load_tensors(const std::map<std::string, at::Tensor>& tensors, const std::string& source);
+
+  at::Tensor embedding;  // [hidden]
+  std::vector<GermLinear> wqkv;
+};
+TORCH_MODULE(FocusAdapter);
+
+// Per-lane state carried between windows: per layer K/V [heads, m, head_dim], newest last.
+struct LaneMemory {
+  std::vector<at::Tensor> keys, values;
+  int64_t count = 0;
+  void clear() { keys.clear(), values.clear(), count = 0; }
+};
+
+// Runs one window for a batch of lanes. Lane b's raw tokens are ids[b] = the bases at
+// positions [s - context, s + window) relative to its window start s; raw indices before
+// valid_from[b] do not exist (the lane's first window) and are masked. Returns the final
+// hidden states (after the final norm) of the rows at positions s-1 .. s+window-2, i.e. the
+// rows that predict bases s .. s+window-1: [B, window, hidden]. Differentiable (training).
+class WindowRunner {
+ public:
+  WindowRunner(GermModel model, FocusAdapter adapter, FocusGeometry geometry);
+
+  at::Tensor step(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
+                  const std::vector<LaneMemory*>& memories);
+
+  const FocusGeometry& geometry() const { return geometry_; }
+  GermModel& model() { return model_; }
+
+ private:
+  const at::Tensor& raw_bias(int64_t memory_count, int64_t valid_from);
+  at::Tensor attend_raw(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                        const LaneMemory& memory, int64_t layer, int64_t valid_from);
+
+  GermModel model_;
+  FocusAdapter adapter_;
+  FocusGeometry geometry_;
+  at::Tensor focus_bias_;  // [H, 1, 1, k + 2]
+  std::map<std::pair<int64_t, int64_t>, at::Tensor> raw_bias_cache_;
+  int64_t query_tile_ = 256;
+};
+
+// Next-base log-probabilities over A, C, G, T (renormalised over the four bases) from
+// final hidden states: [..., 4].
+at::Tensor base_log_probs(GermModel& model, const at::Tensor& hidden);
+
+}  // namespace germ::model

@@ -1,0 +1,42 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/focus.hpp"
+
+namespace germ::score {
+
+// One stretch of sequence run through the model as a lane: the first `warmup` bases only
+// build the FOCUS state (their values are discarded), the rest are scored.
+struct ScoreJob {
+  std::string bases;  // normalised upper-case ACGTN, already in the strand to score
+  int64_t warmup = 0;
+};
+
+// Per-base values for bases [warmup, bases.size()) of a job, natural log; NaN where there is
+// no value (N bases, and the first base of a sequence, which has no left context).
+struct ScoreResult {
+  std::vector<float> log_likelihood;
+  std::vector<float> entropy;
+};
+
+// Runs jobs as lanes of a batch, one window per lane per step; a finished lane takes the next
+// job, so short jobs (contig ends, small contigs) do not stall the others. Results are
+// identical whatever the batch composition (each lane's state is its own).
+class LaneScorer {
+ public:
+  LaneScorer(model::GermModel model, model::FocusAdapter adapter, model::FocusGeometry geometry,
+             int64_t lanes);
+  std::vector<ScoreResult> run(const std::vector<ScoreJob>& jobs);
+  const model::FocusGeometry& geometry() const { return runner_.geometry(); }
+  int64_t windows_run() const { return windows_run_; }
+
+ private:
+  model::WindowRunner runner_;
+  int64_t lanes_;
+  int64_t windows_run_ = 0;
+};
+
+}  // namespace germ::score

@@ -1,0 +1,20 @@
+#pragma once
+#include "model/fidelity.hpp"
+#include "train/pretrain.hpp"
+
+namespace germ::train {
+
+struct FocusTrainingResult {
+  int64_t steps = 0;
+  int64_t trainable_parameters = 0;
+  double first_loss = 0, last_loss = 0;  // CE + KL per position, first / last logged interval
+  model::FidelityTotals before, after;   // on held-out sequence at the default k
+};
+
+// `germ pretrain --focus --init-from base.safetensors`: freezes the causal LM and trains only
+// the FOCUS adapter (focus embedding + per-layer focus Q/K/V) with next-base cross-entropy
+// plus KL(uncompressed || FOCUS) on the same positions; k is drawn per step from
+// {k/2, k, 2k} (those dividing the window) so one adapter serves several compression ratios.
+FocusTrainingResult train_focus(const PretrainOptions& options);
+
+}  // namespace germ::train
