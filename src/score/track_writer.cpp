@@ -1,7 +1,7 @@
 #include "score/track_writer.hpp"
 
 #include <bigWig.h>
-extern "C" {
+extern "C" {  // bwCommon.h, unlike bigWig.h, has no C++ guard
 #include <bwCommon.h>  // bwFinalize: called directly so that its result is not lost (see finish())
 }
 #include <fcntl.h>
@@ -342,7 +342,6 @@ class BigWigWriter : public OrderedTrackWriter {
            "' but precedes it in the chromosome sizes");
     tid_ = found->second;
     has_tid_ = true;
-    contig_added_ = false;
   }
 
   void add(int64_t begin, int64_t end, float value) override {
@@ -373,21 +372,26 @@ class BigWigWriter : public OrderedTrackWriter {
     values_.push_back(pending_value_);
   }
 
-  // A contig's first batch goes through bwAddIntervals (which takes one name per record), the
-  // rest through bwAppendIntervals, which continues the same block type on the same contig.
+  // Only bwAddIntervals, in calls that fit the block being filled. libBigWig checks the write of
+  // a full block when a call starts, but ignores it when a block fills up within a call (as
+  // bwAppendIntervals always does) and then keeps copying past the end of its buffer: after a
+  // failed write (a full disk) that is heap corruption, not an error.
   void flush_batch() {
-    if (starts_.empty()) return;
-    auto n = static_cast<uint32_t>(starts_.size());
-    errno = 0;
-    int rc;
-    if (!contig_added_) {
-      std::vector<const char*> names(n, contig().c_str());
-      rc = bwAddIntervals(file_.get(), names.data(), starts_.data(), ends_.data(), values_.data(), n);
-      contig_added_ = true;
-    } else {
-      rc = bwAppendIntervals(file_.get(), starts_.data(), ends_.data(), values_.data(), n);
+    const bwWriteBuffer_t* block = file_->writeBuffer;
+    const uint32_t capacity = file_->hdr->bufSize;
+    std::FILE* stream = file_->URL->x.fp;
+    for (size_t done = 0; done < starts_.size();) {
+      // A call begins with a (checked) flush where fewer than three records fit.
+      uint32_t used = block->l + 36 > capacity ? 24 : block->l;
+      size_t count = std::min<size_t>(starts_.size() - done, (capacity - used) / 12);
+      names_.assign(count, contig().c_str());
+      errno = 0;
+      int rc = bwAddIntervals(file_.get(), names_.data(), starts_.data() + done, ends_.data() + done,
+                              values_.data() + done, static_cast<uint32_t>(count));
+      if (rc != 0 || std::ferror(stream))
+        fail("write failed (libBigWig error " + std::to_string(rc) + "): " + reason(errno));
+      done += count;
     }
-    if (rc != 0) fail("write failed (libBigWig error " + std::to_string(rc) + "): " + reason(errno));
     starts_.clear();
     ends_.clear();
     values_.clear();
@@ -424,7 +428,6 @@ class BigWigWriter : public OrderedTrackWriter {
   std::vector<uint32_t> lengths_;
   uint32_t tid_ = 0;
   bool has_tid_ = false;
-  bool contig_added_ = false;
   bool has_pending_ = false;
   uint32_t pending_begin_ = 0;
   uint32_t pending_end_ = 0;
@@ -432,6 +435,7 @@ class BigWigWriter : public OrderedTrackWriter {
   std::vector<uint32_t> starts_;
   std::vector<uint32_t> ends_;
   std::vector<float> values_;
+  std::vector<const char*> names_;  // bwAddIntervals takes a contig name per record
   uint64_t records_ = 0;
   double min_value_ = std::numeric_limits<double>::infinity();
   double max_value_ = -std::numeric_limits<double>::infinity();

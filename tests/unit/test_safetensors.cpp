@@ -1,9 +1,7 @@
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +14,7 @@
 #include "model/tensor_bytes.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace germ;
@@ -26,22 +25,8 @@ namespace {
 constexpr DType kAllDTypes[] = {DType::F64, DType::F32, DType::F16, DType::BF16, DType::I64,
                                 DType::I32, DType::I16, DType::I8,  DType::U8,   DType::BOOL};
 
-class SafetensorsTest : public ::testing::Test {
+class SafetensorsTest : public test_support::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("germ-st-" + std::string(test->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  size_t files_in_dir() const {
-    return std::distance(fs::directory_iterator(dir_), fs::directory_iterator());
-  }
-
   // Writes `image` to a file and returns the corruption message its reader raises.
   std::string corruption_of(const std::string& image) {
     std::string file = path("crafted.safetensors");
@@ -56,8 +41,6 @@ class SafetensorsTest : public ::testing::Test {
     ADD_FAILURE() << "the crafted file was accepted";
     return {};
   }
-
-  fs::path dir_;
 };
 
 std::string le_u64(uint64_t value) {
@@ -355,12 +338,6 @@ TEST_F(SafetensorsTest, FailedWriteKeepsThePreviousFile) {
 
   // A file-size limit makes the write itself fail halfway, as a full disk would.
   std::string big = random_bytes(1 << 20, 4);
-  rlimit saved{};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-  rlimit limited = saved;
-  limited.rlim_cur = 64 * 1024;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
   auto write_error = [&](const std::string& target) -> std::string {
     try {
       write_safetensors(target, {{"v", "2"}}, {{"w", DType::U8, {1 << 20}, big}});
@@ -369,10 +346,12 @@ TEST_F(SafetensorsTest, FailedWriteKeepsThePreviousFile) {
     }
     return "written";
   };
-  const std::string replacing = write_error(file);
-  const std::string creating = write_error(path("new.safetensors"));
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  std::signal(SIGXFSZ, old_handler);
+  std::string replacing, creating;
+  {
+    test_support::FileSizeLimit limit(64 * 1024);
+    replacing = write_error(file);
+    creating = write_error(path("new.safetensors"));
+  }
 
   EXPECT_NE(replacing.find("File too large"), std::string::npos) << replacing;
   EXPECT_NE(creating.find("File too large"), std::string::npos) << creating;
