@@ -23,16 +23,26 @@ tokenisation or output. stderr: `values=<int> mean_ll=<float> mean_entropy=<floa
 --out writes `#contig pos0 ll entropy` (header line, tab-separated) then one row per base with
 a value, pos0 0-based. --check recomputes every window with a single unpadded forward over its
 full-context input and the full-vocabulary head, prints the max abs difference, exits 1 above 1e-5.
+--batch defaults to 1 (measured fastest on the 2-core machine: the [B, H, L, L] scores of bigger
+batches leave the caches). OMP_WAIT_POLICY defaults to PASSIVE, as in germ.
+--self-test builds random small models in memory and checks scoring against one full-context
+forward per window, batch B against batch 1, the model code against bench/pytorch_reference.py's
+CausalLM, the safetensors parser, and that the check catches values computed with less context.
 """
 import argparse
 import json
 import math
+import os
 import struct
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
+# As germ (cli/main.cpp) and bench/run.sh: passive OpenMP waiting unless the user chose a policy;
+# it must be set before libgomp starts, i.e. before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 ACGT_IDS = (5, 6, 7, 8)
 N_ID = 9
@@ -428,7 +438,7 @@ def self_test():
     except ImportError as e:
         print(f"self-test: pytorch_reference.py not importable ({e}); skipped", file=sys.stderr)
     # The safetensors parser round-trips a hand-written file.
-    import tempfile, os
+    import tempfile
     tensors = {"a": torch.arange(6, dtype=torch.float32).reshape(2, 3), "b": torch.tensor([1, -2], dtype=torch.int64)}
     header, blobs, offset = {"__metadata__": {"germ.kind": "causal-lm"}}, [], 0
     for name in ("b", "a"):
@@ -461,7 +471,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--window", type=int, default=1000)
     ap.add_argument("--context", type=int, default=100)
-    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--max-bases", type=int, default=None)
     ap.add_argument("--out", default=None)
     ap.add_argument("--check", action="store_true",
