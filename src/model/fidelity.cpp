@@ -78,6 +78,12 @@ at::Tensor window_ids(const at::Tensor& ids, const FocusGeometry& g, int64_t win
   return out;
 }
 
+WindowRunner uncompressed_runner(GermModel model, int64_t window, int64_t length) {
+  FocusGeometry g;
+  g.kind = MemoryKind::kRaw, g.k = 1, g.window = window, g.context = 1, g.memory = length;
+  return WindowRunner(std::move(model), nullptr, g);
+}
+
 FidelityTotals evaluate_fidelity(WindowRunner& runner, const std::vector<std::string>& sequences, int64_t lanes) {
   c10::InferenceMode inference;
   FidelityTotals totals;
@@ -88,18 +94,19 @@ FidelityTotals evaluate_fidelity(WindowRunner& runner, const std::vector<std::st
                                    sequences.begin() + std::min(sequences.size(), first + lanes));
     at::Tensor ids = nucleotide_ids(group), observed = observed_bases(group);
     const int64_t length = ids.size(1), windows = (length + g.window - 1) / g.window;
-    at::Tensor teacher = base_log_probs(model, model->hidden_states(ids));  // row i predicts base i+1
-    std::vector<LaneMemory> memory(group.size());
-    std::vector<LaneMemory*> memories;
-    for (auto& m : memory) memories.push_back(&m);
+    WindowRunner teacher = uncompressed_runner(model, g.window, length);
+    std::vector<LaneMemory> memory(group.size()), teacher_memory(group.size());
+    std::vector<LaneMemory*> memories, teacher_memories;
+    for (size_t b = 0; b < group.size(); ++b) memories.push_back(&memory[b]), teacher_memories.push_back(&teacher_memory[b]);
     std::vector<int64_t> valid_from;
     for (int64_t w = 0; w < windows; ++w) {
       at::Tensor hidden = runner.step(window_ids(ids, g, w, valid_from), valid_from, memories);
+      at::Tensor reference = teacher.step(window_ids(ids, teacher.geometry(), w, valid_from), valid_from, teacher_memories);
       if (w == 0) continue;
       const int64_t start = w * g.window, count = std::min(g.window, length - start);
       at::Tensor student = base_log_probs(model, hidden.slice(1, 0, count));
-      at::Tensor reference = teacher.slice(1, start - 1, start - 1 + count);
-      totals.add(reference.reshape({-1, 4}), student.reshape({-1, 4}),
+      at::Tensor exact = base_log_probs(model, reference.slice(1, 0, count));
+      totals.add(exact.reshape({-1, 4}), student.reshape({-1, 4}),
                  observed.slice(1, start, start + count).reshape({-1}));
     }
   }

@@ -24,6 +24,11 @@ struct FidelityTotals {
   std::string report() const;
 };
 
+// The uncompressed model as a window runner: a KV cache of every ordinary token of sequences
+// up to `length` bases, equal to one causal forward over the whole sequence (tested) while
+// keeping each attention tile small.
+WindowRunner uncompressed_runner(GermModel model, int64_t window, int64_t length);
+
 // Compares `runner` (FOCUS or any memory kind) with the uncompressed model (full causal
 // attention over each whole sequence) on sequences of equal length, batched as lanes. Only
 // positions from the second window on are counted: in the first window both see the same bases.

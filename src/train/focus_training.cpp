@@ -59,6 +59,7 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
 
   GenomeCorpus corpus = load_corpus(o.inputs, o.corpus);
   const int64_t length = o.focus_window * o.focus_windows_per_sequence;
+  model::WindowRunner teacher = model::uncompressed_runner(base, o.focus_window, length);
   WindowSampler sampler(corpus.train, length, o.seed);
   std::vector<std::string> holdout = validation_windows(corpus.holdout, length, o.eval_windows);
 
@@ -100,23 +101,25 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
     std::vector<std::string> sequences;
     for (int64_t b = 0; b < o.batch_size; ++b) sequences.push_back(sampler.next());
     at::Tensor ids = model::nucleotide_ids(sequences), observed = model::observed_bases(sequences);
-    at::Tensor teacher;
-    {
-      torch::NoGradGuard no_grad;
-      teacher = model::base_log_probs(base, base->hidden_states(ids));
-    }
-    std::vector<model::LaneMemory> memory(sequences.size());
-    std::vector<model::LaneMemory*> memories;
-    for (auto& m : memory) memories.push_back(&m);
+    std::vector<model::LaneMemory> memory(sequences.size()), teacher_memory(sequences.size());
+    std::vector<model::LaneMemory*> memories, teacher_memories;
+    for (size_t b = 0; b < sequences.size(); ++b)
+      memories.push_back(&memory[b]), teacher_memories.push_back(&teacher_memory[b]);
     std::vector<int64_t> valid_from;
     at::Tensor loss = at::zeros({});
     int64_t counted = 0;
     for (int64_t w = 0; w < o.focus_windows_per_sequence; ++w) {
       at::Tensor hidden = runner.step(model::window_ids(ids, g, w, valid_from), valid_from, memories);
+      at::Tensor reference;
+      {
+        torch::NoGradGuard no_grad;
+        at::Tensor exact = teacher.step(model::window_ids(ids, teacher.geometry(), w, valid_from), valid_from,
+                                        teacher_memories);
+        reference = model::base_log_probs(base, exact);  // [B, W, 4]
+      }
       if (w == 0) continue;  // no memory yet: identical to the uncompressed model
       const int64_t start = w * g.window;
-      at::Tensor student = model::base_log_probs(base, hidden);                    // [B, W, 4]
-      at::Tensor reference = teacher.slice(1, start - 1, start - 1 + g.window);    // [B, W, 4]
+      at::Tensor student = model::base_log_probs(base, hidden);  // [B, W, 4]
       at::Tensor targets = observed.slice(1, start, start + g.window);
       at::Tensor has = (targets >= 0).to(at::kFloat);
       at::Tensor nll = -student.gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1);
