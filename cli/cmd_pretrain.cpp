@@ -54,6 +54,7 @@ int run_pretrain(int argc, char** argv) {
   app.add_option("--focus-k", o.focus_k, "FOCUS: bases per focus token (trained with k/2, k, 2k)")->capture_default_str();
   app.add_option("--window", o.focus_window, "FOCUS: bases per window, a multiple of 2k")->capture_default_str();
   app.add_option("--memory", o.focus_memory, "FOCUS: focus states kept across windows")->capture_default_str();
+  app.add_option("--context", o.focus_context, "FOCUS: bases re-read before each window (default k)");
   app.add_option("--focus-windows", o.focus_windows_per_sequence, "FOCUS: windows per training sequence")
       ->capture_default_str();
   app.add_option("--kl-weight", o.focus_kl_weight, "FOCUS: weight of KL(uncompressed || FOCUS)")->capture_default_str();

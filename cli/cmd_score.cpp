@@ -1,15 +1,48 @@
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cstdio>
 
 #include "commands.hpp"
 #include "common_options.hpp"
+#include "io/bases.hpp"
 #include "io/indexed_fasta.hpp"
 #include "io/region.hpp"
+#include "io/sequence_reader.hpp"
+#include "model/fidelity.hpp"
 #include "model/focus_store.hpp"
 #include "score/fasta_scorer.hpp"
 #include "score/track_writer.hpp"
 #include "util/error.hpp"
+#include "util/output_file.hpp"
 
 namespace germ::cli {
+namespace {
+
+// Held-out tiles for --fidelity: consecutive non-overlapping pieces of `length` bases with at
+// most 10% N, in input order.
+std::vector<std::string> fidelity_tiles(const std::string& input, const std::vector<io::Region>& regions,
+                                        int64_t length, int64_t max_tiles) {
+  io::SequenceReader reader = regions.empty() ? io::SequenceReader(input) : io::SequenceReader(input, regions);
+  std::vector<std::string> tiles;
+  std::string pending;
+  io::SequenceChunk chunk;
+  while (static_cast<int64_t>(tiles.size()) < max_tiles && reader.next(chunk)) {
+    if (chunk.contig_start) pending.clear();
+    io::normalize_bases_in_place(chunk.bases);
+    pending += chunk.bases;
+    size_t used = 0;
+    for (; pending.size() - used >= static_cast<size_t>(length) && static_cast<int64_t>(tiles.size()) < max_tiles;
+         used += length) {
+      std::string tile = pending.substr(used, length);
+      if (std::count(tile.begin(), tile.end(), 'N') * 10 <= length) tiles.push_back(std::move(tile));
+    }
+    pending.erase(0, used);
+  }
+  return tiles;
+}
+
+}  // namespace
 
 int run_score(int argc, char** argv) {
   CLI::App app{"Score every base of a FASTA with a FOCUS-compressed causal DNA language model.\n\n"
@@ -43,6 +76,14 @@ int run_score(int argc, char** argv) {
   app.add_option("--memory", memory, "States kept across windows; 0 = plain windowed scoring (default: the model's)");
   app.add_option("--context", context, "Bases re-read before each window (default: the model's)");
   app.add_option("--memory-kind", memory_kind, "focus | none | raw (uncompressed KV cache; slow reference)");
+  bool fidelity = false;
+  int64_t fidelity_windows = 4, fidelity_sequences = 32;
+  app.add_flag("--fidelity", fidelity,
+               "Instead of a track: compare FOCUS with the uncompressed model on the input (L1, L2, Hellinger, "
+               "JS, KL, mean |dp|)");
+  app.add_option("--fidelity-windows", fidelity_windows, "--fidelity: windows per compared sequence")
+      ->capture_default_str();
+  app.add_option("--fidelity-sequences", fidelity_sequences, "--fidelity: sequences compared")->capture_default_str();
   app.add_option("--lanes", options.jobs_per_batch, "Sequence segments batched together")->capture_default_str();
   app.add_option("--segment", options.segment_windows, "Windows per segment (the fixed grid regions align to)")
       ->capture_default_str();
@@ -61,11 +102,27 @@ int run_score(int argc, char** argv) {
       throw Error(model_path, "has no FOCUS adapter; use --memory-kind none or train one with germ pretrain --focus");
     geometry.validate();
 
+    if (!common.region.empty()) options.regions.push_back(io::parse_region(common.region));
+    if (fidelity) {
+      if (fidelity_windows < 2) throw Error("--fidelity-windows", "must be at least 2");
+      auto tiles = fidelity_tiles(input, options.regions, fidelity_windows * geometry.window, fidelity_sequences);
+      if (tiles.empty())
+        throw Error(input, "no stretch of " + std::to_string(fidelity_windows * geometry.window) +
+                               " bases with at most 10% N to compare on");
+      model::WindowRunner runner(focus.bundle.model, focus.adapter, geometry);
+      model::FidelityTotals totals = model::evaluate_fidelity(runner, tiles);
+      util::OutputFile out(common.output);
+      out.write("# germ score --fidelity: " + std::string(model::to_string(geometry.kind)) + " " +
+                geometry.to_json() + " vs uncompressed, " + std::to_string(tiles.size()) + " sequences of " +
+                std::to_string(fidelity_windows * geometry.window) + " bases, positions after the first window\n");
+      out.write(totals.report());
+      out.commit();
+      return 0;
+    }
     options.input = input;
     options.track = score::parse_track_kind(track);
     options.bits = bits;
     options.both_strands = both_strands;
-    if (!common.region.empty()) options.regions.push_back(io::parse_region(common.region));
 
     score::TrackWriterOptions writer_options;
     writer_options.path = common.output;
@@ -83,11 +140,17 @@ int run_score(int argc, char** argv) {
     auto summary = score::score_fasta(scorer, options, [&](const std::string& contig, int64_t begin, int64_t end,
                                                            float value) { writer->write(contig, begin, end, value); });
     writer->commit();
-    if (common.verbose > 0)
-      std::fprintf(stderr, "germ score: %lld bases, %lld values, %lld records in %.1f s (%.0f bases/s)\n",
+    if (common.verbose > 0) {
+      struct rusage usage {};
+      getrusage(RUSAGE_SELF, &usage);
+      std::fprintf(stderr,
+                   "germ score: %lld bases, %lld values, %lld records in %.2f s (%.0f bases/s), %lld windows, "
+                   "peak RSS %.1f MiB\n",
                    static_cast<long long>(summary.bases_read), static_cast<long long>(summary.values),
                    static_cast<long long>(summary.records), summary.seconds,
-                   summary.bases_read / std::max(1e-9, summary.seconds));
+                   summary.bases_read / std::max(1e-9, summary.seconds), static_cast<long long>(scorer.windows_run()),
+                   usage.ru_maxrss / 1024.0);
+    }
     return 0;
   });
 }

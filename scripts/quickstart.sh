@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# README command 1: install dependencies, build, and run germ's main job on shipped data.
-# Until `germ score` and its shipped default model land, the main job is a short pretraining
-# run of a tiny causal DNA LM on the generated FASTA in test_data/.
+# README command 1: install dependencies, build, and run germ's main job — per-base
+# log-likelihoods from the shipped default model (models/germ-focus-default.safetensors) —
+# on the FASTA the project generates in test_data/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_dependencies.sh
@@ -9,6 +9,6 @@ bash scripts/build.sh
 out=${GERM_QUICKSTART_DIR:-build/quickstart}
 mkdir -p "$out"
 build/germ --version
-build/germ pretrain --objective clm --size tiny --steps 60 --batch-size 8 --seq-len 128 \
-  --eval-every 20 -o "$out/tiny_clm.safetensors" test_data/small.fa
-echo "quickstart: model written to $out/tiny_clm.safetensors (training log: $out/tiny_clm.safetensors.log.tsv)"
+build/germ score -v test_data/small.fa > "$out/small.ll.bedgraph"
+echo "quickstart: per-base log-likelihoods (nats) in $out/small.ll.bedgraph; first records:"
+head -n 3 "$out/small.ll.bedgraph"

@@ -105,7 +105,7 @@ std::vector<ScoreResult> LaneScorer::run(const std::vector<ScoreJob>& jobs) {
     }
     at::Tensor hidden = runner_.step(ids, valid_from, memories);
     at::Tensor log_probs = model::base_log_probs(runner_.model(), hidden).contiguous();
-    ++windows_run_;
+    windows_run_ += batch;
     auto lp = log_probs.accessor<float, 3>();
 
     for (int64_t b = 0; b < batch; ++b) {

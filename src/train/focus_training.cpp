@@ -23,7 +23,8 @@ std::vector<int64_t> compression_ratios(int64_t k, int64_t window) {
 
 model::FocusGeometry geometry_for(const PretrainOptions& o, int64_t k) {
   model::FocusGeometry g;
-  g.k = k, g.window = o.focus_window, g.memory = o.focus_memory, g.context = k;
+  g.k = k, g.window = o.focus_window, g.memory = o.focus_memory;
+  g.context = o.focus_context > 0 ? o.focus_context : k;
   g.kind = model::MemoryKind::kFocus;
   g.validate();
   return g;

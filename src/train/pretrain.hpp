@@ -48,6 +48,7 @@ struct PretrainOptions {
   int64_t focus_k = 100;
   int64_t focus_window = 1000;
   int64_t focus_memory = 64;
+  int64_t focus_context = 0;  // bases re-read before each window; 0 = k (the shared boundary block)
   int64_t focus_windows_per_sequence = 3;
   double focus_kl_weight = 1.0;
 };
