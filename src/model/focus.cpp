@@ -130,6 +130,7 @@ WindowRunner::WindowRunner(GermModel model, FocusAdapter adapter, FocusGeometry 
 }
 
 const at::Tensor& WindowRunner::raw_bias(int64_t memory_count, int64_t valid_from) {
+  std::lock_guard<std::mutex> lock(raw_bias_mutex_);  // lanes may run on several threads
   auto key = std::make_pair(memory_count, valid_from);
   auto it = raw_bias_cache_.find(key);
   if (it != raw_bias_cache_.end()) return it->second;
