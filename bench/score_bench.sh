@@ -41,7 +41,7 @@ run_score() {
   sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\) bases\/s).*peak RSS \([0-9.]*\) MiB/\2 \3 \1/p' "$work/log"
 }
 
-gemm=$(GERM_BENCH_GEMM_ONLY=1 "$build/germ_bench" "$threads" | awk '/GEMM/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) v = $i } END { print v }')
+gemm=$(GERM_BENCH_GEMM_ONLY=1 "$build/germ_bench" "$threads" | awk '/^gemm/ { print $(NF - 1) }')
 echo "# germ score benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), -@ $threads"
 echo "# model: $model"
 printf "%-58s %14s %14s %10s\n" "benchmark" "value" "reference" "ratio"
@@ -72,7 +72,7 @@ print(total / W)
 PY
 )
 frac=$($py -c "print(f'{$flops * ${rate[$first]} / ($gemm * 1e9) * 100:.1f}')")
-printf "%-58s %14s %14s %10s\n" "GEMM-ceiling fraction at ${first} Mb (model FLOPs/base x b/s)" "$(printf %.2f "$(echo "$flops/1e6" | bc -l)") MFLOP/b" "" "${frac}%"
+printf "%-58s %14s %14s %10s\n" "GEMM-ceiling fraction at ${first} Mb (model FLOPs/base x b/s)" "$($py -c "print(f'{$flops/1e6:.2f}')") MFLOP/b" "" "${frac}%"
 printf "%-58s %14s %14s %10s\n" "peak RSS ${last} Mb / ${first} Mb" "${rss[$last]} MiB" "${rss[$first]} MiB" \
   "$($py -c "print(f'{${rss[$last]}/${rss[$first]}:.3f}')")"
 printf "%-58s %14s %14s %10s\n" "time ${last} Mb / time ${first} Mb (ideal $((last / first)))" "${secs[$last]} s" "${secs[$first]} s" \
@@ -90,7 +90,7 @@ printf "%-58s %14s %14s %10s\n" "64 kb context, 108 kb: FOCUS vs uncompressed KV
 # The same uncompressed windowed model in plain PyTorch (bench/pytorch_score_reference.py).
 if $py -c 'import torch' 2>/dev/null; then
   head -c 205000 "$work/ctx.fa" > "$work/py.fa"
-  read -r germ_plain _ _ < <(run_score --memory-kind none "$work/py.fa")
+  read -r germ_plain _ _ < <(run_score --memory-kind none --context 100 "$work/py.fa")
   py_rate=$($py "$here/bench/pytorch_score_reference.py" "$model" "$work/py.fa" --threads "$threads" | sed 's/.*bases_per_second=\([0-9.]*\).*/\1/')
   printf "%-58s %14s %14s %10s\n" "uncompressed windowed (W 1000, C 100), 200 kb: germ vs PyTorch" "$germ_plain b/s" "${py_rate%.*} b/s" \
     "$($py -c "print(f'{$germ_plain/$py_rate:.2f}x')")"

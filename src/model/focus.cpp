@@ -50,10 +50,12 @@ void FocusGeometry::validate() const {
 }
 
 int64_t FocusGeometry::warmup_windows() const {
-  if (kind == MemoryKind::kNone || memory == 0) return 0;
+  // A lane's first window has no re-read context: enough windows to cover it, then enough to
+  // fill the memory.
+  int64_t windows = (context + window - 1) / window;
+  if (kind == MemoryKind::kNone || memory == 0) return windows;
   int64_t per_window = kind == MemoryKind::kFocus ? focus_per_window() : window;
-  // +1: the newest state is hidden behind the re-read context (see raw_bias).
-  return (memory + per_window - 1) / per_window + 1;
+  return windows + (memory + per_window - 1) / per_window;
 }
 
 std::string FocusGeometry::to_json() const {

@@ -177,7 +177,9 @@ TEST(Focus, GeometryValidationNamesTheOption) {
   EXPECT_NO_THROW(geometry(MemoryKind::kFocus, 50, 100, 4, 50).validate());
   FocusGeometry g = geometry(MemoryKind::kFocus, 50, 200, 16, 50);
   EXPECT_EQ(FocusGeometry::from_json(g.to_json()).to_json(), g.to_json());
-  EXPECT_EQ(g.warmup_windows(), 5);  // 16 states at 4 per window, +1 for the re-read block
+  EXPECT_EQ(g.warmup_windows(), 5);  // 1 for the re-read context, 16 states at 4 per window
+  EXPECT_EQ(geometry(MemoryKind::kNone, 50, 200, 0, 50).warmup_windows(), 1);
+  EXPECT_EQ(geometry(MemoryKind::kNone, 50, 200, 0, 450).warmup_windows(), 3);
 }
 
 TEST(Focus, FidelityMetricsOnKnownDistributions) {
