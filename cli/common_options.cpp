@@ -1,5 +1,7 @@
 #include "common_options.hpp"
 
+#include <htslib/hts_log.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -27,6 +29,9 @@ void add_common_options(CLI::App& app, CommonOptions& o, unsigned flags) {
 
 void apply_common_options(const CommonOptions& o) {
   util::Progress::set_global_quiet(o.quiet);
+  // htslib prints its own "[E::...]" lines before germ's one-line error says the same thing
+  // with the file name; keep them for -v.
+  hts_set_log_level(o.verbose > 0 ? HTS_LOG_WARNING : HTS_LOG_OFF);
   util::configure_threads(o.threads);
   util::warn_if_reference_blas();
 }

@@ -67,4 +67,9 @@ expect_one_line_error "^germ score: --window"
 expect_exit 1 "binary input" -- "$GERM" score -o "$WORK/y.bg" "$DATA/garbage.bin"
 expect_one_line_error "garbage.bin"
 [ ! -e "$WORK/y.bg" ] && pass "no output after bad input" || fail "partial output left behind"
+for bad in empty.fa truncated.fa.gz truncated_plain.fa.gz bad_char.fa; do
+  expect_exit 1 "bad input $bad" -- "$GERM" score -o "$WORK/z.bg" "$DATA/$bad"
+  expect_one_line_error "^germ score: .*$bad: "
+  [ ! -e "$WORK/z.bg" ] && pass "no output for $bad" || fail "output left behind for $bad"
+done
 finish
