@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tokenize/nucleotide_tokenizer.hpp"
 #include "util/error.hpp"
 
 namespace germ::model {
@@ -45,33 +46,25 @@ std::string FidelityTotals::report() const {
 
 at::Tensor nucleotide_ids(const std::vector<std::string>& sequences) {
   const int64_t length = static_cast<int64_t>(sequences.at(0).size());
-  at::Tensor ids = at::full({static_cast<int64_t>(sequences.size()), length}, 9, at::kLong);
-  auto a = ids.accessor<int64_t, 2>();
+  at::Tensor ids = at::empty({static_cast<int64_t>(sequences.size()), length}, at::kLong);
   for (size_t b = 0; b < sequences.size(); ++b) {
     if (static_cast<int64_t>(sequences[b].size()) != length) throw Error("fidelity", "sequences must have equal length");
-    for (int64_t i = 0; i < length; ++i) {
-      switch (sequences[b][i]) {
-        case 'A': a[b][i] = 5; break;
-        case 'C': a[b][i] = 6; break;
-        case 'G': a[b][i] = 7; break;
-        case 'T': a[b][i] = 8; break;
-        default: break;
-      }
-    }
+    tokenize::NucleotideTokenizer::encode_into(sequences[b], ids[b].data_ptr<int64_t>());
   }
   return ids;
 }
 
 at::Tensor observed_bases(const std::vector<std::string>& sequences) {
-  at::Tensor ids = nucleotide_ids(sequences);
-  return at::where(ids == 9, at::full_like(ids, -1), ids - 5);
+  using tokenize::NucleotideTokenizer;
+  at::Tensor index = nucleotide_ids(sequences) - NucleotideTokenizer::kFirstBaseId;
+  return at::where((index >= 0).logical_and(index < 4), index, at::full_like(index, -1));
 }
 
 at::Tensor window_ids(const at::Tensor& ids, const FocusGeometry& g, int64_t window_index,
                       std::vector<int64_t>& valid_from) {
   const int64_t lanes = ids.size(0), length = ids.size(1);
   const int64_t start = window_index * g.window, begin = start - g.context;
-  at::Tensor out = at::full({lanes, g.raw_tokens()}, 9, at::kLong);
+  at::Tensor out = at::full({lanes, g.raw_tokens()}, tokenize::NucleotideTokenizer::id_of('N'), at::kLong);
   int64_t from = std::max<int64_t>(0, begin), to = std::min(length, start + g.window);
   out.slice(1, from - begin, to - begin).copy_(ids.slice(1, from, to));
   valid_from.assign(lanes, std::max<int64_t>(0, -begin));

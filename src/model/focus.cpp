@@ -18,10 +18,6 @@ constexpr float kNegativeInfinity = -std::numeric_limits<float>::infinity();
 // 0 * NaN into the rows that use this one as a key.
 constexpr float kExcluded = -1e30f;
 
-at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
-  return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2);  // [B, H, L, D]
-}
-
 }  // namespace
 
 const char* to_string(MemoryKind kind) {
@@ -132,7 +128,6 @@ WindowRunner::WindowRunner(GermModel model, FocusAdapter adapter, FocusGeometry 
 }
 
 const at::Tensor& WindowRunner::raw_bias(int64_t memory_count, int64_t valid_from) {
-  std::lock_guard<std::mutex> lock(raw_bias_mutex_);  // lanes may run on several threads
   auto key = std::make_pair(memory_count, valid_from);
   auto it = raw_bias_cache_.find(key);
   if (it != raw_bias_cache_.end()) return it->second;
@@ -218,9 +213,8 @@ at::Tensor WindowRunner::step(const at::Tensor& ids, const std::vector<int64_t>&
     at::Tensor attended = at::stack(lane_context);  // [B, H, T, D]
 
     if (focus) {
-      at::Tensor input = config.norm == NormPlacement::kPre ? block->attention_norm(f) : f;
-      auto qkv = adapter_->wqkv[layer](input).chunk(3, -1);
-      at::Tensor fq = split_heads(qkv[0], heads), fk = split_heads(qkv[1], heads), fv = split_heads(qkv[2], heads);
+      HeadProjections focus_qkv = block->project(f, adapter_->wqkv[layer]);
+      const at::Tensor &fq = focus_qkv.q, &fk = focus_qkv.k, &fv = focus_qkv.v;
       // Focus token j attends to the raw tokens of block j (after the re-read context), itself
       // and the zero key: keys [B, H, n, k + 2, D].
       auto blocks = [&](const at::Tensor& t) {

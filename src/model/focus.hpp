@@ -3,7 +3,6 @@
 #include <torch/nn/pimpl.h>
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -60,8 +59,7 @@ struct LaneMemory {
   void clear() { keys.clear(), values.clear(), count = 0; }
 };
 
-// Runs one window for a batch of lanes. step() may be called from several threads at once
-// for disjoint lanes (the model and adapter are only read). Lane b's raw tokens are ids[b] = the bases at
+// Runs one window for a batch of lanes. Lane b's raw tokens are ids[b] = the bases at
 // positions [s - context, s + window) relative to its window start s; raw indices before
 // valid_from[b] do not exist (the lane's first window) and are masked. Returns the final
 // hidden states (after the final norm) of the rows at positions s-1 .. s+window-2, i.e. the
@@ -85,8 +83,7 @@ class WindowRunner {
   FocusAdapter adapter_;
   FocusGeometry geometry_;
   at::Tensor focus_bias_;  // [H, 1, 1, k + 2]
-  std::map<std::pair<int64_t, int64_t>, at::Tensor> raw_bias_cache_;  // entries never move or change
-  std::mutex raw_bias_mutex_;
+  std::map<std::pair<int64_t, int64_t>, at::Tensor> raw_bias_cache_;
   int64_t query_tile_ = 256;
 };
 

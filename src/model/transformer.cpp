@@ -58,9 +58,9 @@ TransformerLayerImpl::TransformerLayerImpl(const ModelConfig& c) : config_(c) {
   dropout_ = register_module("dropout", torch::nn::Dropout(c.dropout));
 }
 
-HeadProjections TransformerLayerImpl::project(const at::Tensor& x) {
+HeadProjections TransformerLayerImpl::project(const at::Tensor& x, GermLinear& projection) {
   at::Tensor input = config_.norm == NormPlacement::kPre ? attention_norm(x) : x;
-  auto qkv = wqkv(input).chunk(3, -1);
+  auto qkv = projection(input).chunk(3, -1);
   return {split_heads(qkv[0], config_.heads), split_heads(qkv[1], config_.heads),
           split_heads(qkv[2], config_.heads)};
 }

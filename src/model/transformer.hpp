@@ -40,7 +40,9 @@ class TransformerLayerImpl : public torch::nn::Module {
 
   // The two halves of forward(), for callers that manage keys and values themselves
   // (the FOCUS scorer keeps focus-token K/V across windows).
-  HeadProjections project(const at::Tensor& x);
+  HeadProjections project(const at::Tensor& x) { return project(x, wqkv); }
+  // The same with another Q/K/V projection (FOCUS tokens have their own).
+  HeadProjections project(const at::Tensor& x, GermLinear& projection);
   at::Tensor complete(const at::Tensor& x, const at::Tensor& context,
                       ActivationObserver* observer = nullptr, int64_t layer_index = 0);
   at::Tensor feed_forward(const at::Tensor& x);

@@ -6,29 +6,20 @@
 #include <cmath>
 #include <limits>
 
+#include "tokenize/nucleotide_tokenizer.hpp"
+
 namespace germ::score {
 namespace {
 
 constexpr float kNoValue = std::numeric_limits<float>::quiet_NaN();
 
-int64_t token_of(char base) {
-  switch (base) {
-    case 'A': return 5;
-    case 'C': return 6;
-    case 'G': return 7;
-    case 'T': return 8;
-    default: return 9;
-  }
-}
+using tokenize::NucleotideTokenizer;
+const int64_t kGapId = NucleotideTokenizer::id_of('N');
 
+// 0-3 for A, C, G, T (the columns of base_log_probs), -1 for anything else.
 int base_index(char base) {
-  switch (base) {
-    case 'A': return 0;
-    case 'C': return 1;
-    case 'G': return 2;
-    case 'T': return 3;
-    default: return -1;
-  }
+  int64_t index = NucleotideTokenizer::id_of(base) - NucleotideTokenizer::kFirstBaseId;
+  return index >= 0 && index < 4 ? static_cast<int>(index) : -1;
 }
 
 struct Lane {
@@ -69,8 +60,8 @@ std::vector<ScoreResult> LaneScorer::run(const std::vector<ScoreJob>& jobs) {
   };
   refill();
   while (!lanes.empty()) {
-    // A window of nothing but N is skipped: it has no values, and the gap ends the context
-    // (memory positions assume contiguous sequence).
+    // Lanes past their job's end take the next job. A window of nothing but N is skipped: it
+    // has no values, and the gap ends the context (memory positions assume contiguous sequence).
     for (size_t b = 0; b < lanes.size();) {
       Lane& lane = lanes[b];
       const std::string& bases = jobs[lane.job].bases;
@@ -89,17 +80,16 @@ std::vector<ScoreResult> LaneScorer::run(const std::vector<ScoreJob>& jobs) {
     if (lanes.empty()) break;
 
     const int64_t batch = static_cast<int64_t>(lanes.size());
-    at::Tensor ids = at::empty({batch, tokens}, at::kLong);
-    auto id = ids.accessor<int64_t, 2>();
+    at::Tensor ids = at::full({batch, tokens}, kGapId, at::kLong);  // before/after the job: N
     std::vector<int64_t> valid_from(batch);
     std::vector<model::LaneMemory*> memories(batch);
     for (int64_t b = 0; b < batch; ++b) {
       const std::string& bases = jobs[lanes[b].job].bases;
       int64_t length = static_cast<int64_t>(bases.size());
-      for (int64_t t = 0; t < tokens; ++t) {
-        int64_t pos = lanes[b].start - context + t;
-        id[b][t] = pos < 0 || pos >= length ? 9 : token_of(bases[pos]);
-      }
+      int64_t first = lanes[b].start - context;
+      int64_t from = std::max<int64_t>(0, first), to = std::min(length, first + tokens);
+      NucleotideTokenizer::encode_into(std::string_view(bases).substr(from, to - from),
+                                       ids[b].data_ptr<int64_t>() + (from - first));
       valid_from[b] = std::max<int64_t>(0, context - lanes[b].start);
       memories[b] = &lanes[b].memory;
     }
@@ -124,15 +114,7 @@ std::vector<ScoreResult> LaneScorer::run(const std::vector<ScoreJob>& jobs) {
         out.log_likelihood[pos - job.warmup] = lp[b][i][observed];
         out.entropy[pos - job.warmup] = static_cast<float>(entropy);
       }
-      lane.start += window;
-    }
-    for (size_t b = 0; b < lanes.size();) {
-      if (lanes[b].start >= static_cast<int64_t>(jobs[lanes[b].job].bases.size())) {
-        lanes.erase(lanes.begin() + b);
-        refill();
-      } else {
-        ++b;
-      }
+      lane.start += window;  // a finished lane is replaced at the top of the loop
     }
   }
   return results;

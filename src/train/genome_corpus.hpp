@@ -1,11 +1,11 @@
 #pragma once
-#include "io/bases.hpp"
 #include <cstdint>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "io/bases.hpp"
 #include "io/region.hpp"
 
 namespace germ::train {
