@@ -5,45 +5,16 @@
 
 #include "commands.hpp"
 #include "common_options.hpp"
-#include "io/bases.hpp"
 #include "io/indexed_fasta.hpp"
 #include "io/region.hpp"
-#include "io/sequence_reader.hpp"
-#include "model/fidelity.hpp"
 #include "model/focus_store.hpp"
 #include "score/fasta_scorer.hpp"
+#include "score/fidelity_report.hpp"
 #include "score/track_writer.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
 
 namespace germ::cli {
-namespace {
-
-// Held-out tiles for --fidelity: consecutive non-overlapping pieces of `length` bases with at
-// most 10% N, in input order.
-std::vector<std::string> fidelity_tiles(const std::string& input, const std::vector<io::Region>& regions,
-                                        int64_t length, int64_t max_tiles) {
-  io::SequenceReader reader = regions.empty() ? io::SequenceReader(input) : io::SequenceReader(input, regions);
-  std::vector<std::string> tiles;
-  std::string pending;
-  io::SequenceChunk chunk;
-  while (static_cast<int64_t>(tiles.size()) < max_tiles && reader.next(chunk)) {
-    if (chunk.contig_start) pending.clear();
-    io::normalize_bases_in_place(chunk.bases);
-    pending += chunk.bases;
-    size_t used = 0;
-    for (; pending.size() - used >= static_cast<size_t>(length) && static_cast<int64_t>(tiles.size()) < max_tiles;
-         used += length) {
-      std::string tile = pending.substr(used, length);
-      if (std::count(tile.begin(), tile.end(), 'N') * 10 <= length) tiles.push_back(std::move(tile));
-    }
-    pending.erase(0, used);
-  }
-  return tiles;
-}
-
-}  // namespace
-
 int run_score(int argc, char** argv) {
   CLI::App app{"Score every base of a FASTA with a FOCUS-compressed causal DNA language model.\n\n"
                "Tracks (bedGraph: 0-based half-open, in input order; N runs have no records):\n"
@@ -104,18 +75,9 @@ int run_score(int argc, char** argv) {
 
     if (!common.region.empty()) options.regions.push_back(io::parse_region(common.region));
     if (fidelity) {
-      if (fidelity_windows < 2) throw Error("--fidelity-windows", "must be at least 2");
-      auto tiles = fidelity_tiles(input, options.regions, fidelity_windows * geometry.window, fidelity_sequences);
-      if (tiles.empty())
-        throw Error(input, "no stretch of " + std::to_string(fidelity_windows * geometry.window) +
-                               " bases with at most 10% N to compare on");
-      model::WindowRunner runner(focus.bundle.model, focus.adapter, geometry);
-      model::FidelityTotals totals = model::evaluate_fidelity(runner, tiles);
       util::OutputFile out(common.output);
-      out.write("# germ score --fidelity: " + std::string(model::to_string(geometry.kind)) + " " +
-                geometry.to_json() + " vs uncompressed, " + std::to_string(tiles.size()) + " sequences of " +
-                std::to_string(fidelity_windows * geometry.window) + " bases, positions after the first window\n");
-      out.write(totals.report());
+      out.write(score::fidelity_report(focus, geometry,
+                                       {input, options.regions, fidelity_windows, fidelity_sequences}));
       out.commit();
       return 0;
     }

@@ -1,0 +1,40 @@
+#include "model/token_batch.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+
+#include "tokenize/tokenizer.hpp"
+#include "util/error.hpp"
+
+namespace germ::model {
+
+std::vector<int64_t> frame_sequence(const tokenize::Tokenizer& tokenizer, ModelKind kind,
+                                    std::string_view normalised_bases, int64_t max_tokens) {
+  std::vector<int64_t> ids = tokenizer.encode(normalised_bases);
+  if (kind == ModelKind::kCausalLm) {
+    if (static_cast<int64_t>(ids.size()) > max_tokens) ids.resize(max_tokens);
+    return ids;
+  }
+  if (max_tokens < 3) throw Error("model", "max_length " + std::to_string(max_tokens) + " leaves no room for tokens");
+  if (static_cast<int64_t>(ids.size()) > max_tokens - 2) ids.resize(max_tokens - 2);
+  return tokenize::with_cls_sep(ids);
+}
+
+TokenBatch pad_token_batch(const std::vector<std::vector<int64_t>>& sequences) {
+  size_t width = 1;
+  for (const auto& s : sequences) width = std::max(width, s.size());
+  auto rows = static_cast<int64_t>(sequences.size());
+  at::Tensor ids = at::full({rows, static_cast<int64_t>(width)}, tokenize::kPadId, at::kLong);
+  at::Tensor mask = at::zeros({rows, static_cast<int64_t>(width)}, at::kLong);
+  auto ids_view = ids.accessor<int64_t, 2>();
+  auto mask_view = mask.accessor<int64_t, 2>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (size_t t = 0; t < sequences[r].size(); ++t) {
+      ids_view[r][t] = sequences[r][t];
+      mask_view[r][t] = 1;
+    }
+  return {ids, mask};
+}
+
+}  // namespace germ::model
