@@ -115,7 +115,20 @@ int run_stats(int argc, char** argv) {
     if (input.empty()) throw Error("germ stats", "nothing to report: give a FASTA, -m model, or see --help");
     check_format(output_type, {"text", "tsv", "json"});
     util::OutputFile out(common.output);
-    stats::write_composition(input, regions, output_type, out);
+    stats::ContigComposition total;
+    total.name = "total";
+    std::vector<stats::ContigComposition> rows;  // JSON is one document; text and TSV stream
+    stats::CompositionTextFormat text_format;
+    if (output_type == "text") out.write(text_format.header());
+    if (output_type == "tsv") out.write(stats::composition_tsv_header());
+    stats::summarise_sequences(input, regions, [&](const stats::ContigComposition& row) {
+      total.merge(row);
+      if (output_type == "json") rows.push_back(row);
+      else out.write(output_type == "tsv" ? stats::composition_tsv_row(row) : text_format.row(row));
+    });
+    if (output_type == "json") out.write(stats::format_composition_json(rows, total));
+    else if (output_type == "tsv") out.write(stats::composition_tsv_total_row(total));
+    else out.write(text_format.row(total));
     out.commit();
     return 0;
   });
