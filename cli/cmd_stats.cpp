@@ -80,6 +80,10 @@ int run_stats(int argc, char** argv) {
       if (model_path.empty()) throw Error("--data", "needs -m/--model");
       if (data_path.empty()) throw Error("--vs/--plot", "need --data sequences to run the models on");
       if (!input.empty()) throw Error(input, "give the sequences with --data when measuring a model");
+      // Fail before the models run, not after.
+      if (auto folder = std::filesystem::path(plot_path).parent_path(); !plot_path.empty() && !folder.empty() &&
+                                                                         !std::filesystem::is_directory(folder))
+        throw Error(plot_path, "cannot create: folder " + folder.string() + " does not exist");
       sample.seed = common.seed;
       sample.regions = regions;
       std::vector<std::string> sequences = stats::sample_sequences(data_path, sample);
