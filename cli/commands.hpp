@@ -19,6 +19,8 @@ const std::vector<Command>& command_table();
 
 int run_pretrain(int argc, char** argv);
 int run_finetune(int argc, char** argv);
+int run_eval(int argc, char** argv);
+int run_predict(int argc, char** argv);
 int run_quantize(int argc, char** argv);
 int run_score(int argc, char** argv);
 int run_stats(int argc, char** argv);

@@ -20,6 +20,8 @@ const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
       {"pretrain", "Models", "train a tokenizer and an MLM encoder or a causal DNA LM", run_pretrain},
       {"finetune", "Models", "fine-tune a classifier (full, LoRA, QLoRA, LoftQ)", run_finetune},
+      {"eval", "Models", "evaluate a classifier: MCC, F1, accuracy, confusion matrix", run_eval},
+      {"predict", "Models", "class probabilities per sequence from a classifier", run_predict},
       {"quantize", "Models", "post-training quantization (W8A8, W6A6, W4A4)", run_quantize},
       {"score", "Scoring", "per-base scores of FASTA/VCF/reads as bedGraph, bigWig or VCF", run_score},
       {"stats", "Reports", "outlier statistics, model and sequence summaries", run_stats},

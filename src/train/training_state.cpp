@@ -17,19 +17,26 @@ TrainingState TrainingState::fresh(uint64_t seed) {
 }
 
 std::unique_ptr<torch::optim::AdamW> make_adamw(model::GermModel& model, double lr, double weight_decay) {
+  std::vector<std::pair<std::string, at::Tensor>> named;
+  for (const auto& item : model->named_parameters()) named.emplace_back(item.key(), item.value());
+  return make_adamw(named, lr, weight_decay);
+}
+
+std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<std::pair<std::string, at::Tensor>>& parameters,
+                                                double lr, double weight_decay) {
   std::vector<at::Tensor> decayed, plain;
-  for (const auto& item : model->named_parameters()) {
-    const std::string& name = item.key();
-    bool no_decay = item.value().dim() < 2 || name.find("embeddings") != std::string::npos;
-    (no_decay ? plain : decayed).push_back(item.value());
+  for (const auto& [name, parameter] : parameters) {
+    if (!parameter.requires_grad()) continue;  // frozen (LoRA's base weights)
+    bool no_decay = parameter.dim() < 2 || name.find("embeddings") != std::string::npos;
+    (no_decay ? plain : decayed).push_back(parameter);
   }
   auto options = [&](double decay) {
     return std::make_unique<torch::optim::AdamWOptions>(
         torch::optim::AdamWOptions(lr).betas({0.9, 0.98}).eps(1e-6).weight_decay(decay));
   };
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decayed, options(weight_decay));
-  groups.emplace_back(plain, options(0.0));
+  if (!decayed.empty()) groups.emplace_back(decayed, options(weight_decay));
+  if (!plain.empty()) groups.emplace_back(plain, options(0.0));
   return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(lr)
                                                            .betas({0.9, 0.98})
                                                            .eps(1e-6)

@@ -4,6 +4,8 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/model_store.hpp"
 
@@ -29,6 +31,9 @@ struct TrainingState {
 // AdamW (beta 0.9/0.98, eps 1e-6) with weight decay on matrices only: biases, LayerNorm and
 // embeddings are not decayed, as in BERT.
 std::unique_ptr<torch::optim::AdamW> make_adamw(model::GermModel& model, double lr, double weight_decay);
+// The same over any named parameters; those that do not require gradients are left out.
+std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<std::pair<std::string, at::Tensor>>& parameters,
+                                                double lr, double weight_decay);
 
 // Checkpoint = model file + "__train.optimizer" / "__train.torch_rng" byte tensors +
 // "germ.checkpoint" metadata; written atomically, so a kill never leaves a torn checkpoint.

@@ -6,7 +6,7 @@ expect_exit 1 "no arguments prints usage and fails" -- "$GERM"
 grep -q "Usage:   germ <command>" "$WORK/err" && pass "usage on stderr" || fail "usage not on stderr"
 
 expect_exit 0 "--help" -- "$GERM" --help
-for command in pretrain finetune quantize score stats; do
+for command in pretrain finetune eval predict quantize score stats; do
   grep -qE "^ +$command " "$WORK/out" || fail "--help does not list $command"
 done
 
@@ -22,7 +22,7 @@ done
 expect_exit 1 "unknown command" -- "$GERM" frobnicate
 expect_one_line_error "germ: unknown command 'frobnicate'"
 
-for command in pretrain finetune quantize score stats; do
+for command in pretrain finetune eval predict quantize score stats; do
   expect_exit 0 "$command --help" -- "$GERM" "$command" --help
   grep -q -- "--threads" "$WORK/out" || fail "$command --help lacks --threads"
 done

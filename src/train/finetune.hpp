@@ -1,0 +1,54 @@
+#pragma once
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "train/classification_metrics.hpp"
+#include "train/lora.hpp"
+
+namespace germ::train {
+
+// `germ finetune` (docs/finetune.md). Defaults follow DNABERT-2's fine-tuning recipe.
+struct FinetuneOptions {
+  std::string method = "full";  // full | lora | qlora | loftq
+  std::string base;             // encoder (mlm) or classifier model file
+  std::string data;             // GUE directory with train.csv, dev.csv (test.csv for germ eval)
+  std::string output;
+  double lr = 0;                // 0: 3e-5 for full, 1e-4 for the adapter methods
+  int64_t warmup = 50;
+  double weight_decay = 0.01;
+  int64_t batch_size = 32;
+  int64_t epochs = 3;
+  int64_t steps = 0;            // > 0 overrides epochs
+  int64_t eval_every = 0;       // 0: every epoch (or every steps/5 with --steps)
+  int64_t max_length = 0;       // tokens; 0: the model's max_length
+  double clip = 1.0;
+  uint64_t seed = 42;
+  LoraOptions lora;
+  int loftq_iterations = 5;
+  bool merge = false;           // fold adapters into the weights before saving
+  std::string log_path;         // default <output>.log.tsv
+  c10::Device device = c10::Device(c10::kCPU);
+  std::string command_line;
+};
+
+struct FinetuneResult {
+  int64_t steps = 0;
+  int64_t best_step = 0;
+  ClassificationMetrics best_dev;
+  std::vector<double> epoch_seconds;  // training time per epoch (evaluation excluded)
+  int64_t trainable_parameters = 0;
+  int64_t total_parameters = 0;
+  int64_t train_examples = 0;
+  int64_t truncated = 0;
+};
+
+FinetuneResult finetune(const FinetuneOptions& options);
+
+// Loads a classifier written by finetune, re-attaching its LoRA adapters when it was saved
+// in adapter form (without --merge). Errors name the file.
+model::ModelBundle load_classifier(const std::string& path);
+
+}  // namespace germ::train

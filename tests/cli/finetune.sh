@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# germ finetune / eval / predict on a small synthetic GUE task with a learnable signal
+# (GC-rich vs AT-rich sequences), for every method; errors on bad data.
+. "$(dirname "$0")/lib.bash"
+FA="$GERM_SOURCE_DIR/test_data/small.fa"
+TASK="$WORK/task"
+mkdir -p "$TASK"
+python3 - "$TASK" <<'PY'
+import random, sys
+rng = random.Random(7)
+def seq(label):
+    # Class 1 draws G/C with probability 0.65, class 0 with 0.35: separable, not trivially.
+    gc = 0.65 if label else 0.35
+    return "".join(rng.choice("GC") if rng.random() < gc else rng.choice("AT") for _ in range(80))
+for split, n in (("train", 192), ("dev", 48), ("test", 64)):
+    with open(f"{sys.argv[1]}/{split}.csv", "w") as f:
+        f.write("sequence,label\n")
+        for i in range(n):
+            f.write(f"{seq(i % 2)},{i % 2}\n")
+with open(f"{sys.argv[1]}/labels.tsv", "w") as f:
+    f.write("0\tat_rich\n1\tgc_rich\n")
+PY
+"$GERM" pretrain -q --objective mlm --size tiny --vocab 64 --steps 5 --batch-size 8 --seq-len 64 \
+  -o "$WORK/enc.safetensors" "$FA" 2>"$WORK/err" || fail "tiny encoder: $(head -c 300 "$WORK/err")"
+
+for method in full lora qlora loftq; do
+  lr=3e-3; [ $method = full ] && lr=1e-3
+  expect_exit 0 "finetune --method $method" -- "$GERM" finetune -q -@ 2 --method $method --base "$WORK/enc.safetensors" \
+    --data "$TASK" --epochs 4 --batch-size 16 --lr $lr --warmup 5 -o "$WORK/$method.safetensors"
+  expect_exit 0 "eval $method" -- "$GERM" eval -m "$WORK/$method.safetensors" --data "$TASK" -O json
+  python3 - "$WORK/out" "$method" <<'PY' && pass "$method: test MCC > 0.3 and a full confusion matrix" || fail "$method: $(cat "$WORK/out")"
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert sum(map(sum, m["confusion"])) == 64, m
+assert m["mcc"] > 0.3, m["mcc"]
+PY
+  head -1 "$WORK/$method.safetensors.log.tsv" | grep -q "dev_mcc" && pass "$method: training log" || fail "$method: no log"
+done
+
+# Adapter form and --merge give the same predictions.
+expect_exit 0 "lora --merge" -- "$GERM" finetune -q --method lora --merge --base "$WORK/enc.safetensors" \
+  --data "$TASK" --epochs 4 --batch-size 16 --lr 3e-3 --warmup 5 -o "$WORK/merged.safetensors"
+"$GERM" predict -m "$WORK/lora.safetensors" "$TASK/test.csv" > "$WORK/adapter.tsv" 2>"$WORK/err"
+"$GERM" predict -m "$WORK/merged.safetensors" "$TASK/test.csv" > "$WORK/merged.tsv" 2>>"$WORK/err"
+python3 - "$WORK/adapter.tsv" "$WORK/merged.tsv" <<'PY' && pass "merged = adapter form (1e-5)" || fail "merged differs: $(head -3 "$WORK/merged.tsv")"
+import sys
+a = [l.split("\t") for l in open(sys.argv[1]) if not l.startswith("#")]
+b = [l.split("\t") for l in open(sys.argv[2]) if not l.startswith("#")]
+assert len(a) == len(b) == 64
+assert all(abs(float(x) - float(y)) <= 1e-5 for ra, rb in zip(a, b) for x, y in zip(ra[2:], rb[2:]))
+PY
+head -1 "$WORK/merged.tsv" | grep -q "p_at_rich	p_gc_rich" && pass "class names from labels.tsv" || fail "header: $(head -1 "$WORK/merged.tsv")"
+
+# predict on FASTA: one row per record.
+expect_exit 0 "predict FASTA" -- "$GERM" predict -m "$WORK/full.safetensors" "$FA"
+[ "$(grep -vc '^#' "$WORK/out")" -eq 3 ] && pass "3 records, 3 predictions" || fail "predict rows: $(cat "$WORK/out")"
+
+# Errors: one line naming the file (and line), no model written.
+cp -r "$TASK" "$WORK/bad"; printf 'ACGTZ,1\n' >> "$WORK/bad/train.csv"
+expect_exit 1 "bad training row" -- "$GERM" finetune --base "$WORK/enc.safetensors" --data "$WORK/bad" -o "$WORK/x.safetensors"
+expect_one_line_error "train.csv:194: sequence has 'Z'"
+[ ! -e "$WORK/x.safetensors" ] && pass "no model written" || fail "a model was written"
+printf 'seq1,seq2,label\nACGT,ACGT,0\n' > "$WORK/pair.csv"
+expect_exit 1 "pair task" -- "$GERM" eval -m "$WORK/full.safetensors" --data "$WORK/pair.csv"
+expect_one_line_error "pair classification"
+expect_exit 1 "unknown method" -- "$GERM" finetune --method adapters --base "$WORK/enc.safetensors" --data "$TASK" -o "$WORK/x.safetensors"
+expect_one_line_error "unknown method 'adapters'"
+expect_exit 1 "unknown LoRA target" -- "$GERM" finetune --method lora --targets nosuch --base "$WORK/enc.safetensors" --data "$TASK" -o "$WORK/x.safetensors"
+expect_one_line_error "nosuch"
+expect_exit 1 "eval on an encoder" -- "$GERM" eval -m "$WORK/enc.safetensors" --data "$TASK"
+expect_one_line_error "not a classifier"
+finish
