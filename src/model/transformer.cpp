@@ -4,35 +4,13 @@
 #include <torch/nn/init.h>
 
 #include "model/attention.hpp"
+#include "model/module_path.hpp"
 #include "util/error.hpp"
 
 namespace germ::model {
 namespace {
 
 namespace F = torch::nn::functional;
-
-// Registers `child` under a dotted path ("attention.self.Wqkv") by creating plain container
-// modules for the intermediate names, so parameter names match DNABERT-2 checkpoints.
-torch::nn::Module& container_at(torch::nn::Module& root, const std::string& dotted) {
-  torch::nn::Module* node = &root;
-  std::string path = dotted + ".";
-  for (size_t dot; (dot = path.find('.')) != std::string::npos; path = path.substr(dot + 1)) {
-    std::string name = path.substr(0, dot);
-    auto existing = node->named_children().find(name);
-    node = existing ? existing->get()
-                    : node->register_module(name, std::make_shared<torch::nn::Module>()).get();
-  }
-  return *node;
-}
-
-// Registers `child` under a dotted path ("attention.self.Wqkv"), creating plain container
-// modules for the intermediate names, so parameter names match DNABERT-2 checkpoints.
-template <typename Holder>
-Holder register_at(torch::nn::Module& root, const std::string& dotted, Holder child) {
-  auto dot = dotted.rfind('.');
-  if (dot == std::string::npos) return root.register_module(dotted, child);
-  return container_at(root, dotted.substr(0, dot)).register_module(dotted.substr(dot + 1), child);
-}
 
 torch::nn::LayerNorm make_norm(const ModelConfig& c) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden}).eps(c.layer_norm_eps));
