@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "germ/version.hpp"
@@ -100,10 +101,12 @@ ModelBundle load_model(const std::string& path, const std::vector<std::string>& 
     throw ModelCorrupted(path, "classifier has " + std::to_string(bundle.labels.size()) + " label names for " +
                                    std::to_string(config.num_labels) + " classes");
   bundle.provenance_json = required(metadata, "germ.provenance", path);
+  // Everything but the core entries travels as extra metadata (germ.checkpoint, germ.focus,
+  // germ.lora, and keys other tools wrote), so a load + save keeps it.
+  static const std::set<std::string> kCore{"germ.format_version", "germ.kind",   "germ.config",
+                                           "germ.tokenizer",      "germ.labels", "germ.provenance"};
   for (const auto& [key, value] : metadata)
-    if (key.rfind("germ.", 0) != 0 || key == "germ.checkpoint" || key == "germ.focus")
-      bundle.extra_metadata[key] = value;
-  bundle.extra_metadata.erase("germ.format_version");
+    if (!kCore.count(key)) bundle.extra_metadata[key] = value;
 
   torch::NoGradGuard no_grad;
   auto parameters = bundle.model->named_parameters();

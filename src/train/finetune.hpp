@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "model/model_store.hpp"
 #include "train/classification_metrics.hpp"
 #include "train/lora.hpp"
 

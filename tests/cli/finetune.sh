@@ -12,7 +12,7 @@ def seq(label):
     # Class 1 draws G/C with probability 0.65, class 0 with 0.35: separable, not trivially.
     gc = 0.65 if label else 0.35
     return "".join(rng.choice("GC") if rng.random() < gc else rng.choice("AT") for _ in range(80))
-for split, n in (("train", 192), ("dev", 48), ("test", 64)):
+for split, n in (("train", 128), ("dev", 48), ("test", 64)):
     with open(f"{sys.argv[1]}/{split}.csv", "w") as f:
         f.write("sequence,label\n")
         for i in range(n):
@@ -23,10 +23,12 @@ PY
 "$GERM" pretrain -q --objective mlm --size tiny --vocab 64 --steps 5 --batch-size 8 --seq-len 64 \
   -o "$WORK/enc.safetensors" "$FA" 2>"$WORK/err" || fail "tiny encoder: $(head -c 300 "$WORK/err")"
 
+# The encoder is barely trained, so adapters need every linear layer and a high rate to learn.
+ADAPTER="--targets all-linear --lr 1e-2"
 for method in full lora qlora loftq; do
-  lr=3e-3; [ $method = full ] && lr=1e-3
+  options=$ADAPTER; [ $method = full ] && options="--lr 1e-3"
   expect_exit 0 "finetune --method $method" -- "$GERM" finetune -q -@ 2 --method $method --base "$WORK/enc.safetensors" \
-    --data "$TASK" --epochs 4 --batch-size 16 --lr $lr --warmup 5 -o "$WORK/$method.safetensors"
+    --data "$TASK" --epochs 6 --batch-size 16 $options --warmup 5 -o "$WORK/$method.safetensors"
   expect_exit 0 "eval $method" -- "$GERM" eval -m "$WORK/$method.safetensors" --data "$TASK" -O json
   python3 - "$WORK/out" "$method" <<'PY' && pass "$method: test MCC > 0.3 and a full confusion matrix" || fail "$method: $(cat "$WORK/out")"
 import json, sys
@@ -38,8 +40,8 @@ PY
 done
 
 # Adapter form and --merge give the same predictions.
-expect_exit 0 "lora --merge" -- "$GERM" finetune -q --method lora --merge --base "$WORK/enc.safetensors" \
-  --data "$TASK" --epochs 4 --batch-size 16 --lr 3e-3 --warmup 5 -o "$WORK/merged.safetensors"
+expect_exit 0 "lora --merge" -- "$GERM" finetune -q -@ 2 --method lora --merge --base "$WORK/enc.safetensors" \
+  --data "$TASK" --epochs 6 --batch-size 16 $ADAPTER --warmup 5 -o "$WORK/merged.safetensors"
 "$GERM" predict -m "$WORK/lora.safetensors" "$TASK/test.csv" > "$WORK/adapter.tsv" 2>"$WORK/err"
 "$GERM" predict -m "$WORK/merged.safetensors" "$TASK/test.csv" > "$WORK/merged.tsv" 2>>"$WORK/err"
 python3 - "$WORK/adapter.tsv" "$WORK/merged.tsv" <<'PY' && pass "merged = adapter form (1e-5)" || fail "merged differs: $(head -3 "$WORK/merged.tsv")"
@@ -58,7 +60,7 @@ expect_exit 0 "predict FASTA" -- "$GERM" predict -m "$WORK/full.safetensors" "$F
 # Errors: one line naming the file (and line), no model written.
 cp -r "$TASK" "$WORK/bad"; printf 'ACGTZ,1\n' >> "$WORK/bad/train.csv"
 expect_exit 1 "bad training row" -- "$GERM" finetune --base "$WORK/enc.safetensors" --data "$WORK/bad" -o "$WORK/x.safetensors"
-expect_one_line_error "train.csv:194: sequence has 'Z'"
+expect_one_line_error "train.csv:130: sequence has 'Z'"
 [ ! -e "$WORK/x.safetensors" ] && pass "no model written" || fail "a model was written"
 printf 'seq1,seq2,label\nACGT,ACGT,0\n' > "$WORK/pair.csv"
 expect_exit 1 "pair task" -- "$GERM" eval -m "$WORK/full.safetensors" --data "$WORK/pair.csv"
