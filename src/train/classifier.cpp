@@ -39,6 +39,8 @@ model::ModelBundle make_classifier(const model::ModelBundle& base, const std::ve
                                  " classes; the data have " + std::to_string(classes));
     model::ModelBundle copy = base;
     copy.labels = label_names;
+    copy.extra_tensors.clear();  // checkpoint state of an earlier run
+    copy.extra_metadata.clear();
     return copy;
   }
   model::ModelConfig config = base.model->config();

@@ -91,7 +91,8 @@ FinetuneResult finetune(const FinetuneOptions& o) {
   io::LabelledSet train_rows = io::read_labelled_csv(io::gue_split_path(o.data, "train"));
   io::LabelledSet dev_rows = io::read_labelled_csv(io::gue_split_path(o.data, "dev"));
   const int64_t classes = std::max<int64_t>({train_rows.num_labels, dev_rows.num_labels, 2});
-  model::ModelBundle base = model::load_model(o.base);
+  // A pretraining checkpoint is a valid base: its training state is ignored.
+  model::ModelBundle base = model::load_model(o.base, {kTrainingStatePrefix});
   model::ModelBundle bundle = make_classifier(base, label_names_for(o.data, classes), o.base);
   model::GermModel& m = bundle.model;
   const int64_t max_tokens = o.max_length > 0 ? o.max_length : m->config().max_length;
