@@ -1,0 +1,84 @@
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+
+#include "model/model_store.hpp"
+#include "test_support.hpp"
+#include "tokenize/nucleotide_tokenizer.hpp"
+#include "train/classifier.hpp"
+#include "util/error.hpp"
+
+using namespace germ;
+
+namespace {
+
+model::ModelBundle tiny_encoder(model::ModelKind kind = model::ModelKind::kEncoderMlm) {
+  at::manual_seed(3);
+  model::ModelConfig c = model::ModelConfig::preset("tiny", kind);
+  c.vocab = 10;
+  model::ModelBundle b;
+  b.model = model::GermModel(c, kind);
+  b.tokenizer = std::make_shared<tokenize::NucleotideTokenizer>();
+  return b;
+}
+
+class Classifier : public test_support::TempDirTest {};
+
+}  // namespace
+
+TEST_F(Classifier, CopiesEveryEncoderWeightAndAddsANewHead) {
+  model::ModelBundle encoder = tiny_encoder();
+  model::ModelBundle classifier = train::make_classifier(encoder, {"a", "b", "c"}, "enc.safetensors");
+  EXPECT_EQ(classifier.model->kind(), model::ModelKind::kClassifier);
+  EXPECT_EQ(classifier.model->config().num_labels, 3);
+  EXPECT_EQ(classifier.labels, (std::vector<std::string>{"a", "b", "c"}));
+  auto source = encoder.model->named_parameters();
+  int shared = 0, fresh = 0;
+  for (const auto& item : classifier.model->named_parameters()) {
+    if (const at::Tensor* from = source.find(item.key())) {
+      EXPECT_TRUE(at::equal(*from, item.value())) << item.key();
+      ++shared;
+    } else {
+      EXPECT_TRUE(item.key().rfind("pooler.", 0) == 0 || item.key().rfind("classifier.", 0) == 0) << item.key();
+      ++fresh;
+    }
+  }
+  EXPECT_GT(shared, 10);
+  EXPECT_EQ(fresh, 4);  // pooler.dense and classifier, weight and bias each
+  // The copy is deep: training the classifier leaves the encoder as it was.
+  at::Tensor before = source["embeddings.word_embeddings.weight"].clone();
+  {
+    at::NoGradGuard no_grad;
+    classifier.model->word_embeddings->weight.add_(1.0);
+  }
+  EXPECT_TRUE(at::equal(before, encoder.model->word_embeddings->weight));
+}
+
+TEST_F(Classifier, RejectsCausalModelsAndMismatchedClassifiers) {
+  EXPECT_THROW(train::make_classifier(tiny_encoder(model::ModelKind::kCausalLm), {"x", "y"}, "clm.safetensors"), Error);
+  model::ModelBundle two = train::make_classifier(tiny_encoder(), {"x", "y"}, "enc");
+  EXPECT_NO_THROW(train::make_classifier(two, {"p", "q"}, "two"));
+  EXPECT_THROW(train::make_classifier(two, {"p", "q", "r"}, "two"), Error);
+}
+
+TEST_F(Classifier, LabelNamesFromLabelsTsv) {
+  std::filesystem::create_directories(path("task"));
+  EXPECT_EQ(train::label_names_for(path("task"), 2), (std::vector<std::string>{"0", "1"}));
+  std::ofstream(path("task/labels.tsv")) << "label\tname\n0\tnoncoding\n1\tcoding\r\n";
+  EXPECT_EQ(train::label_names_for(path("task"), 2), (std::vector<std::string>{"noncoding", "coding"}));
+  std::ofstream(path("task/labels.tsv")) << "0\ta\n5\tb\n";
+  EXPECT_THROW(train::label_names_for(path("task"), 2), Error);
+}
+
+TEST_F(Classifier, ProbabilitiesSumToOneAndIgnorePadding) {
+  model::ModelBundle classifier = train::make_classifier(tiny_encoder(), {"x", "y"}, "enc");
+  classifier.model->eval();
+  std::vector<std::vector<int64_t>> tokens{{1, 5, 6, 7, 8, 2}, {1, 6, 2}};
+  at::Tensor together = train::class_probabilities(classifier.model, tokens, 2, c10::Device(c10::kCPU));
+  at::Tensor alone = train::class_probabilities(classifier.model, {tokens[1]}, 1, c10::Device(c10::kCPU));
+  ASSERT_EQ(together.sizes(), (std::vector<int64_t>{2, 2}));
+  EXPECT_TRUE(at::allclose(together.sum(1), at::ones({2}), 1e-6, 1e-6));
+  EXPECT_TRUE(at::allclose(together[1], alone[0], 1e-5, 1e-6));  // padding changes nothing
+}
