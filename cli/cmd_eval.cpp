@@ -7,6 +7,7 @@
 #include "common_options.hpp"
 #include "io/labelled_sequences.hpp"
 #include "io/sequence_reader.hpp"
+#include "model/token_batch.hpp"
 #include "train/classification_metrics.hpp"
 #include "train/classifier.hpp"
 #include "train/finetune.hpp"
@@ -45,7 +46,7 @@ int run_eval(int argc, char** argv) {
     io::LabelledSet rows = io::read_labelled_csv(io::gue_split_path(data, "test"), classes);
     train::EncodedSet set = train::encode_labelled_set(rows, *bundle.tokenizer, bundle.model->config().max_length);
     bundle.model->to(device);
-    at::Tensor probabilities = train::class_probabilities(bundle.model, set.tokens, batch_size, device);
+    at::Tensor probabilities = model::class_probabilities(bundle.model, set.tokens, batch_size, device);
     train::ClassificationMetrics metrics = train::classification_metrics(set.labels, argmax_rows(probabilities), classes);
     util::OutputFile out(common.output);
     out.write(output_type == "json" ? metrics.to_json() + "\n" : metrics.to_text(bundle.labels));
@@ -94,7 +95,7 @@ int run_predict(int argc, char** argv) {
     for (auto& s : sequences) unlabelled.rows.push_back({s, 0, 0});
     train::EncodedSet set = train::encode_labelled_set(unlabelled, *bundle.tokenizer, bundle.model->config().max_length);
     bundle.model->to(device);
-    at::Tensor probabilities = train::class_probabilities(bundle.model, set.tokens, batch_size, device);
+    at::Tensor probabilities = model::class_probabilities(bundle.model, set.tokens, batch_size, device);
     auto predicted = argmax_rows(probabilities);
     util::OutputFile out(common.output);
     std::string header = "#id\tpredicted";

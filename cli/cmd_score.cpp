@@ -9,7 +9,10 @@
 #include "io/region.hpp"
 #include "model/focus_store.hpp"
 #include "score/fasta_scorer.hpp"
+#include "score/classifier_track.hpp"
 #include "score/fidelity_report.hpp"
+#include "train/finetune.hpp"
+#include "util/runtime.hpp"
 #include "score/track_writer.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
@@ -58,10 +61,52 @@ int run_score(int argc, char** argv) {
   app.add_option("--lanes", options.jobs_per_batch, "Sequence segments batched together")->capture_default_str();
   app.add_option("--segment", options.segment_windows, "Windows per segment (the fixed grid regions align to)")
       ->capture_default_str();
+  int64_t stride = 0;
+  std::string class_name;
+  app.add_option("--stride", stride, "Classifier models: bases between sliding windows (default --window / 2)");
+  app.add_option("--class", class_name, "Classifier models: the class whose probability is the track (name or index; "
+                                        "default: class 1)");
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
     options.quiet = common.quiet;
     if (model_path.empty()) model_path = model::default_model_path();
+    if (!common.region.empty()) options.regions.push_back(io::parse_region(common.region));
+    score::TrackWriterOptions writer_options;
+    writer_options.path = common.output;
+    writer_options.format = score::parse_track_format(output_type);
+    writer_options.write_index = write_index;
+    if (writer_options.format == score::TrackFormat::kBigWig) {
+      if (input == "-") throw Error(input, "bigWig output needs contig sizes; give a FASTA file, not stdin");
+      writer_options.chrom_sizes = io::read_contig_sizes(input);
+    }
+
+    if (model::peek_model_kind(model_path) == model::ModelKind::kClassifier) {
+      model::ModelBundle classifier = train::load_classifier(model_path);
+      score::ClassifierTrackOptions track_options;
+      track_options.input = input;
+      track_options.regions = options.regions;
+      track_options.window = window > 0 ? window : train::classifier_sequence_bases(classifier, 200);
+      track_options.stride = stride > 0 ? stride : std::max<int64_t>(1, track_options.window / 2);
+      track_options.class_index = train::class_index(classifier, class_name.empty() ? "1" : class_name);
+      track_options.quiet = common.quiet;
+      track_options.device = util::select_device(common.device);
+      classifier.model->to(track_options.device);
+      const std::string& label = classifier.labels[track_options.class_index];
+      if (track_line)
+        writer_options.track_line = "track type=bedGraph name=\"germ P(" + label + ")\" description=\"germ score: "
+                                    "probability of class " + label + " per window\"";
+      auto writer = score::make_track_writer(writer_options);
+      auto summary = score::score_classifier_track(classifier.model, *classifier.tokenizer, track_options,
+                                                   [&](const std::string& contig, int64_t begin, int64_t end,
+                                                       float value) { writer->write(contig, begin, end, value); });
+      writer->commit();
+      if (common.verbose > 0)
+        std::fprintf(stderr, "germ score: %lld bases, %lld windows of %lld (stride %lld), %lld records, class %s\n",
+                     static_cast<long long>(summary.bases_read), static_cast<long long>(summary.windows),
+                     static_cast<long long>(track_options.window), static_cast<long long>(track_options.stride),
+                     static_cast<long long>(summary.records), label.c_str());
+      return 0;
+    }
     model::FocusModel focus = model::load_focus_model(model_path);
     model::FocusGeometry geometry = focus.geometry;
     if (!memory_kind.empty()) geometry.kind = model::parse_memory_kind(memory_kind);
@@ -73,7 +118,6 @@ int run_score(int argc, char** argv) {
       throw Error(model_path, "has no FOCUS adapter; use --memory-kind none or train one with germ pretrain --focus");
     geometry.validate();
 
-    if (!common.region.empty()) options.regions.push_back(io::parse_region(common.region));
     if (fidelity) {
       util::OutputFile out(common.output);
       out.write(score::fidelity_report(focus, geometry,
@@ -86,17 +130,9 @@ int run_score(int argc, char** argv) {
     options.bits = bits;
     options.both_strands = both_strands;
 
-    score::TrackWriterOptions writer_options;
-    writer_options.path = common.output;
-    writer_options.format = score::parse_track_format(output_type);
-    writer_options.write_index = write_index;
     if (track_line)
       writer_options.track_line = "track type=bedGraph name=\"germ " + track + "\" description=\"germ score " +
                                   track + (bits ? " (bits)" : " (nats)") + "\"";
-    if (writer_options.format == score::TrackFormat::kBigWig) {
-      if (input == "-") throw Error(input, "bigWig output needs contig sizes; give a FASTA file, not stdin");
-      writer_options.chrom_sizes = io::read_contig_sizes(input);
-    }
     auto writer = score::make_track_writer(writer_options);
     score::LaneScorer scorer(focus.bundle.model, focus.adapter, geometry, options.jobs_per_batch);
     auto summary = score::score_fasta(scorer, options, [&](const std::string& contig, int64_t begin, int64_t end,

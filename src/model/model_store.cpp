@@ -70,6 +70,17 @@ void save_model(const std::string& path, const ModelBundle& bundle) {
   write_safetensors(path, metadata, tensors);
 }
 
+ModelKind peek_model_kind(const std::string& path) {
+  SafetensorsReader reader(path);
+  try {
+    return parse_model_kind(required(reader.metadata(), "germ.kind", path));
+  } catch (const ModelCorrupted&) {
+    throw;
+  } catch (const Error& e) {
+    throw ModelCorrupted(path, e.what());
+  }
+}
+
 ModelBundle load_model(const std::string& path, const std::vector<std::string>& extra_prefixes) {
   SafetensorsReader reader(path);
   const auto& metadata = reader.metadata();

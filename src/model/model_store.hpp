@@ -34,6 +34,10 @@ void save_model(const std::string& path, const ModelBundle& bundle);
 // Tensors whose names start with one of `extra_prefixes` go to extra_tensors.
 ModelBundle load_model(const std::string& path, const std::vector<std::string>& extra_prefixes = {});
 
+// The kind recorded in a model file's header (the container is validated, the weights are not
+// read): lets a command pick its code path before loading.
+ModelKind peek_model_kind(const std::string& path);
+
 // Provenance entry for a new model: germ version, command line, time, plus `fields`.
 std::string make_provenance(const std::string& command_line, const std::map<std::string, std::string>& fields);
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/config.hpp"
+#include "model/transformer.hpp"
 
 namespace germ::tokenize {
 class Tokenizer;
@@ -26,5 +27,10 @@ struct TokenBatch {
 
 // Right-pads to the longest sequence of the batch.
 TokenBatch pad_token_batch(const std::vector<std::vector<int64_t>>& sequences);
+
+// A classifier's softmax class probabilities [N, K] (float32, CPU) in input order, batched,
+// without gradients; the model's train/eval mode is restored afterwards.
+at::Tensor class_probabilities(GermModel& model, const std::vector<std::vector<int64_t>>& tokens,
+                               int64_t batch_size, c10::Device device);
 
 }  // namespace germ::model

@@ -88,22 +88,4 @@ std::vector<std::string> label_names_for(const std::string& data_path, int64_t n
   return names;
 }
 
-at::Tensor class_probabilities(model::GermModel& model, const std::vector<std::vector<int64_t>>& tokens,
-                               int64_t batch_size, c10::Device device) {
-  torch::NoGradGuard no_grad;
-  bool was_training = model->is_training();
-  model->eval();
-  std::vector<at::Tensor> parts;
-  for (size_t start = 0; start < tokens.size(); start += batch_size) {
-    std::vector<std::vector<int64_t>> chunk(tokens.begin() + start,
-                                            tokens.begin() + std::min(tokens.size(), start + batch_size));
-    model::TokenBatch batch = model::pad_token_batch(chunk);
-    at::Tensor logits = model->forward(batch.ids.to(device), batch.attention_mask.to(device));
-    parts.push_back(at::softmax(logits.to(at::kFloat), -1).cpu());
-  }
-  if (was_training) model->train();
-  if (parts.empty()) return at::empty({0, model->config().num_labels});
-  return at::cat(parts, 0);
-}
-
 }  // namespace germ::train

@@ -30,8 +30,4 @@ model::ModelBundle make_classifier(const model::ModelBundle& base, const std::ve
 // writes) when present, otherwise "0", "1", ...
 std::vector<std::string> label_names_for(const std::string& data_path, int64_t num_labels);
 
-// Softmax class probabilities [N, K] (float32, CPU) in input order, batched, no gradients.
-at::Tensor class_probabilities(model::GermModel& model, const std::vector<std::vector<int64_t>>& tokens,
-                               int64_t batch_size, c10::Device device);
-
 }  // namespace germ::train

@@ -5,6 +5,7 @@
 #include <torch/optim/adamw.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -178,7 +179,7 @@ FinetuneResult finetune(const FinetuneOptions& o) {
 
       if (step % eval_every == 0 || step == total_steps) {
         auto eval_start = std::chrono::steady_clock::now();
-        at::Tensor probabilities = class_probabilities(m, dev.tokens, 2 * o.batch_size, o.device);
+        at::Tensor probabilities = model::class_probabilities(m, dev.tokens, 2 * o.batch_size, o.device);
         ClassificationMetrics metrics = classification_metrics(dev.labels, argmax_rows(probabilities), classes);
         log.write(step, static_cast<double>(step) / steps_per_epoch, step_lr, interval_loss / interval_steps, metrics,
                   seconds_since(run_start));
@@ -228,6 +229,11 @@ FinetuneResult finetune(const FinetuneOptions& o) {
                                             {"best_step", std::to_string(result.best_step)},
                                             {"best_dev_mcc", std::to_string(result.best_dev.mcc)}};
   if (lora) fields["lora"] = lora_metadata(o);
+  // The length the classifier was trained on: germ score's default sliding window.
+  std::vector<int64_t> lengths;
+  for (const auto& row : train_rows.rows) lengths.push_back(static_cast<int64_t>(row.bases.size()));
+  std::nth_element(lengths.begin(), lengths.begin() + lengths.size() / 2, lengths.end());
+  bundle.extra_metadata[kClassifierMetadata] = nlohmann::json{{"sequence_bases", lengths[lengths.size() / 2]}}.dump();
   bundle.provenance_json = model::make_provenance(o.command_line, fields);
   model::save_model(o.output, bundle);
   return result;
@@ -266,6 +272,28 @@ model::ModelBundle load_classifier(const std::string& path) {
   }
   bundle.model->eval();
   return bundle;
+}
+
+int64_t classifier_sequence_bases(const model::ModelBundle& classifier, int64_t fallback) {
+  auto entry = classifier.extra_metadata.find(kClassifierMetadata);
+  if (entry == classifier.extra_metadata.end()) return fallback;
+  auto j = nlohmann::json::parse(entry->second, nullptr, false);
+  if (j.is_discarded() || !j.contains("sequence_bases") || !j["sequence_bases"].is_number_integer()) return fallback;
+  int64_t bases = j["sequence_bases"].get<int64_t>();
+  return bases > 0 ? bases : fallback;
+}
+
+int64_t class_index(const model::ModelBundle& classifier, const std::string& name_or_index) {
+  const auto& labels = classifier.labels;
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] == name_or_index) return static_cast<int64_t>(i);
+  if (!name_or_index.empty() && std::all_of(name_or_index.begin(), name_or_index.end(), ::isdigit)) {
+    int64_t index = std::stoll(name_or_index);
+    if (index < static_cast<int64_t>(labels.size())) return index;
+  }
+  std::string known;
+  for (size_t i = 0; i < labels.size(); ++i) known += (i ? ", " : "") + std::to_string(i) + " = " + labels[i];
+  throw Error("--class", "'" + name_or_index + "' is not a class of the model (" + known + ")");
 }
 
 }  // namespace germ::train

@@ -48,8 +48,16 @@ struct FinetuneResult {
 
 FinetuneResult finetune(const FinetuneOptions& options);
 
+// Metadata of a classifier file: {"sequence_bases": median length of the training sequences}.
+inline constexpr const char* kClassifierMetadata = "germ.classifier";
+
 // Loads a classifier written by finetune, re-attaching its LoRA adapters when it was saved
 // in adapter form (without --merge). Errors name the file.
 model::ModelBundle load_classifier(const std::string& path);
+
+// The median training-sequence length a classifier file records, or `fallback`.
+int64_t classifier_sequence_bases(const model::ModelBundle& classifier, int64_t fallback);
+// A class given by name or index; germ::Error("--class", ...) listing the classes otherwise.
+int64_t class_index(const model::ModelBundle& classifier, const std::string& name_or_index);
 
 }  // namespace germ::train

@@ -57,6 +57,22 @@ head -1 "$WORK/merged.tsv" | grep -q "p_at_rich	p_gc_rich" && pass "class names 
 expect_exit 0 "predict FASTA" -- "$GERM" predict -m "$WORK/full.safetensors" "$FA"
 [ "$(grep -vc '^#' "$WORK/out")" -eq 3 ] && pass "3 records, 3 predictions" || fail "predict rows: $(cat "$WORK/out")"
 
+# germ score with a classifier: sliding windows (default length = the training sequences'), the
+# probability of one class per window, records tiling each contig without overlap (windows with
+# more than 10% N, like the gap in chr2, have none).
+expect_exit 0 "score with a classifier" -- "$GERM" score -q -m "$WORK/full.safetensors" --class gc_rich "$FA"
+cp "$WORK/out" "$WORK/class.bg"
+awk -F'\t' 'NF != 4 || $3 <= $2 || $4 < 0 || $4 > 1 { bad = 1 } $1 == c && $2 < e { bad = 1 } $1 != c && $2 != 0 { bad = 1 }
+  { c = $1; e = $3 } END { exit bad }' "$WORK/class.bg" && pass "probabilities in [0,1], records sorted, not overlapping, from each contig start" \
+  || fail "classifier track: $(head -3 "$WORK/class.bg")"
+[ "$(cut -f1 "$WORK/class.bg" | uniq | tr '\n' ' ')" = "chr1 chr2 HLA-A*01:01 " ] && pass "contigs in input order" || fail "contig order"
+expect_exit 0 "score with a classifier, --window 60 --stride 20 --class 0" -- "$GERM" score -q -m "$WORK/full.safetensors" \
+  --window 60 --stride 20 --class 0 -r chr2 "$FA"
+awk -F'\t' 'NR > 1 && NR < 5 && $3 - $2 != 20 { bad = 1 } END { exit bad || NR < 10 }' "$WORK/out" \
+  && pass "stride-sized records" || fail "stride records: $(head -3 "$WORK/out")"
+expect_exit 1 "unknown class" -- "$GERM" score -q -m "$WORK/full.safetensors" --class nope "$FA"
+expect_one_line_error "class: 'nope' is not a class of the model \(0 = at_rich, 1 = gc_rich\)"
+
 # Errors: one line naming the file (and line), no model written.
 cp -r "$TASK" "$WORK/bad"; printf 'ACGTZ,1\n' >> "$WORK/bad/train.csv"
 expect_exit 1 "bad training row" -- "$GERM" finetune --base "$WORK/enc.safetensors" --data "$WORK/bad" -o "$WORK/x.safetensors"

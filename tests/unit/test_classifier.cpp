@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "model/model_store.hpp"
+#include "model/token_batch.hpp"
 #include "test_support.hpp"
 #include "tokenize/nucleotide_tokenizer.hpp"
 #include "train/classifier.hpp"
@@ -76,8 +77,8 @@ TEST_F(Classifier, ProbabilitiesSumToOneAndIgnorePadding) {
   model::ModelBundle classifier = train::make_classifier(tiny_encoder(), {"x", "y"}, "enc");
   classifier.model->eval();
   std::vector<std::vector<int64_t>> tokens{{1, 5, 6, 7, 8, 2}, {1, 6, 2}};
-  at::Tensor together = train::class_probabilities(classifier.model, tokens, 2, c10::Device(c10::kCPU));
-  at::Tensor alone = train::class_probabilities(classifier.model, {tokens[1]}, 1, c10::Device(c10::kCPU));
+  at::Tensor together = model::class_probabilities(classifier.model, tokens, 2, c10::Device(c10::kCPU));
+  at::Tensor alone = model::class_probabilities(classifier.model, {tokens[1]}, 1, c10::Device(c10::kCPU));
   ASSERT_EQ(together.sizes(), (std::vector<int64_t>{2, 2}));
   EXPECT_TRUE(at::allclose(together.sum(1), at::ones({2}), 1e-6, 1e-6));
   EXPECT_TRUE(at::allclose(together[1], alone[0], 1e-5, 1e-6));  // padding changes nothing
