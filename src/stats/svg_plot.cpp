@@ -53,8 +53,13 @@ const char* tensor_name(Tensor tensor) {
   return tensor == Tensor::ffn_output ? "FFN output" : "layer output";
 }
 
+// The ".safetensors" every model file ends in is dropped: room on a line goes to what differs.
 std::string display_label(const OutlierReport& report, size_t most_code_points) {
-  return svg::shorten_middle(report.label.empty() ? "(unnamed model)" : report.label, most_code_points);
+  std::string label = report.label.empty() ? "(unnamed model)" : report.label;
+  const std::string suffix = ".safetensors";
+  if (label.size() > suffix.size() && label.compare(label.size() - suffix.size(), suffix.size(), suffix) == 0)
+    label.resize(label.size() - suffix.size());
+  return svg::shorten_middle(label, most_code_points);
 }
 
 std::string group_digits(int64_t number) {
