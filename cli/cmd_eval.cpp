@@ -43,7 +43,7 @@ int run_eval(int argc, char** argv) {
     c10::Device device = util::select_device(common.device);
     model::ModelBundle bundle = train::load_classifier(model_path);
     const int64_t classes = bundle.model->config().num_labels;
-    io::LabelledSet rows = io::read_labelled_csv(io::gue_split_path(data, "test"), classes);
+    io::LabelledSet rows = io::read_labelled_split(data, "test", classes);
     train::EncodedSet set = train::encode_labelled_set(rows, *bundle.tokenizer, bundle.model->config().max_length);
     bundle.model->to(device);
     at::Tensor probabilities = model::class_probabilities(bundle.model, set.tokens, batch_size, device);

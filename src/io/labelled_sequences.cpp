@@ -164,11 +164,28 @@ LabelledSet read_labelled_fasta(const std::string& fasta_path, const std::string
   return set;
 }
 
-std::string gue_split_path(const std::string& directory, const std::string& split) {
-  if (std::filesystem::is_regular_file(directory)) return directory;
-  auto path = std::filesystem::path(directory) / (split + ".csv");
-  if (!std::filesystem::exists(path)) throw Error(directory, "has no " + split + ".csv (GUE layout)");
-  return path.string();
+LabelledSet read_labelled_split(const std::string& path, const std::string& split, int64_t num_labels) {
+  namespace fs = std::filesystem;
+  auto labels_beside = [](const std::string& fasta) -> std::string {
+    for (const char* ext : {".fa.gz", ".fasta.gz", ".fa", ".fasta"}) {
+      std::string e = ext;
+      if (fasta.size() > e.size() && fasta.compare(fasta.size() - e.size(), e.size(), e) == 0)
+        return fasta.substr(0, fasta.size() - e.size()) + ".labels.tsv";
+    }
+    return "";
+  };
+  if (fs::is_directory(path)) {
+    fs::path csv = fs::path(path) / (split + ".csv");
+    if (fs::exists(csv)) return read_labelled_csv(csv.string(), num_labels);
+    for (const char* ext : {".fa", ".fa.gz", ".fasta", ".fasta.gz"}) {
+      fs::path fasta = fs::path(path) / (split + ext);
+      if (fs::exists(fasta)) return read_labelled_fasta(fasta.string(), labels_beside(fasta.string()), num_labels);
+    }
+    throw Error(path, "has no " + split + ".csv (GUE layout) nor " + split + ".fa with " + split + ".labels.tsv");
+  }
+  std::string labels = labels_beside(path);
+  if (!labels.empty()) return read_labelled_fasta(path, labels, num_labels);
+  return read_labelled_csv(path, num_labels);
 }
 
 }  // namespace germ::io

@@ -29,8 +29,9 @@ LabelledSet read_labelled_csv(const std::string& path, int64_t num_labels = 0);
 LabelledSet read_labelled_fasta(const std::string& fasta_path, const std::string& labels_path,
                                 int64_t num_labels = 0);
 
-// The GUE directory layout: DIR/train.csv, DIR/dev.csv, DIR/test.csv. A path that is a file is
-// read as one CSV.
-std::string gue_split_path(const std::string& directory, const std::string& split);
+// One split of a task (the GUE layout: DIR/train.csv, DIR/dev.csv, DIR/test.csv): DIR/<split>.csv, or else DIR/<split>.fa (or .fa.gz, .fasta) labelled by
+// DIR/<split>.labels.tsv; a path that is a file is read as a CSV (or, for a FASTA file, with the
+// labels TSV beside it named <file without .fa/.fasta[.gz]>.labels.tsv).
+LabelledSet read_labelled_split(const std::string& path, const std::string& split, int64_t num_labels = 0);
 
 }  // namespace germ::io

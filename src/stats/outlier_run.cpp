@@ -90,7 +90,7 @@ std::vector<std::string> sample_sequences(const std::string& path, const Sequenc
   Reservoir reservoir(sample.count, sample.seed);
   if (is_csv_input(path)) {
     if (!sample.regions.empty()) throw Error("-r/--region", "applies to FASTA input, not " + path);
-    io::LabelledSet set = io::read_labelled_csv(io::gue_split_path(path, "test"));
+    io::LabelledSet set = io::read_labelled_split(path, "test");
     for (auto& row : set.rows) reservoir.offer(io::normalize_bases(row.bases));
   } else {
     offer_tiles(path, sample, reservoir);

@@ -89,8 +89,8 @@ FinetuneResult finetune(const FinetuneOptions& o) {
   if (o.method != "full") o.lora.validate();
   torch::manual_seed(o.seed);
 
-  io::LabelledSet train_rows = io::read_labelled_csv(io::gue_split_path(o.data, "train"));
-  io::LabelledSet dev_rows = io::read_labelled_csv(io::gue_split_path(o.data, "dev"));
+  io::LabelledSet train_rows = io::read_labelled_split(o.data, "train");
+  io::LabelledSet dev_rows = io::read_labelled_split(o.data, "dev");
   const int64_t classes = std::max<int64_t>({train_rows.num_labels, dev_rows.num_labels, 2});
   // A pretraining checkpoint is a valid base: its training state is ignored.
   model::ModelBundle base = model::load_model(o.base, {kTrainingStatePrefix});

@@ -79,10 +79,17 @@ TEST_F(LabelledSequences, FastaWithLabelsTsv) {
   EXPECT_THROW(io::read_labelled_fasta(fa, write("d.tsv", "a\t0\na\t1\nb\t0\n")), Error);  // twice
 }
 
-TEST_F(LabelledSequences, GueSplitPaths) {
+TEST_F(LabelledSequences, SplitsFromCsvOrFastaWithLabels) {
   std::filesystem::create_directories(path("task"));
-  write("task/dev.csv", "sequence,label\nA,0\n");
-  EXPECT_EQ(io::gue_split_path(path("task"), "dev"), path("task") + "/dev.csv");
-  EXPECT_THROW(io::gue_split_path(path("task"), "test"), Error);
-  EXPECT_EQ(io::gue_split_path(path("task/dev.csv"), "test"), path("task/dev.csv"));
+  write("task/train.csv", "sequence,label\nACGT,1\n");
+  write("task/dev.fa", ">r1\nACGTAC\n>r2\nGG\n");
+  write("task/dev.labels.tsv", "r1\t0\nr2\t1\n");
+  EXPECT_EQ(io::read_labelled_split(path("task"), "train").rows[0].label, 1);
+  auto dev = io::read_labelled_split(path("task"), "dev");
+  ASSERT_EQ(dev.rows.size(), 2u);
+  EXPECT_EQ(dev.rows[0].bases, "ACGTAC");
+  EXPECT_EQ(dev.rows[1].label, 1);
+  EXPECT_EQ(io::read_labelled_split(path("task/dev.fa"), "test").rows.size(), 2u);  // a file: labels beside it
+  EXPECT_THROW(io::read_labelled_split(path("task"), "test"), Error);
+  EXPECT_EQ(io::read_labelled_split(path("task/train.csv"), "dev").rows.size(), 1u);  // a CSV file as it is
 }
