@@ -31,6 +31,21 @@ const std::vector<Command>& command_table() {
 
 namespace {
 
+// Help, version and sequence-only statistics never start OpenMP work, so they skip the
+// re-execution below (a quarter of a second of start-up).
+bool runs_a_model(int argc, char** argv) {
+  if (argc < 2) return false;
+  const std::string command = argv[1];
+  if (command.empty() || command[0] == '-' || command == "help" || command == "version") return false;
+  bool model_option = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") return false;
+    model_option |= arg == "-m" || arg.rfind("--model", 0) == 0 || arg == "--data" || arg == "--fidelity";
+  }
+  return command != "stats" || model_option;
+}
+
 void print_usage(std::FILE* out) {
   std::fprintf(out,
                "\nProgram: germ (genomic foundation models, outlier-free)\n"
@@ -61,7 +76,7 @@ int main(int argc, char** argv) {
   // libgomp's default active waiting, each spins while the other works (measured: 100% system
   // time, training 20-35% slower on 2 cores). libgomp reads the policy only when it loads,
   // so set it and re-execute once, unless the user chose a policy.
-  if (!std::getenv("OMP_WAIT_POLICY")) {
+  if (!std::getenv("OMP_WAIT_POLICY") && runs_a_model(argc, argv)) {
     ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default
   }
