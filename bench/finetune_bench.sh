@@ -22,7 +22,7 @@ echo "# germ finetune: seconds per epoch (training only), $(basename "$task"), $
 printf "%-8s %12s %12s %16s %10s\n" method s/epoch vs_full trained_params dev_mcc
 full=""
 for method in full lora qlora loftq; do
-  "$germ" finetune -q -@ "$threads" --method "$method" --epochs "$epochs" --base "$encoder" --data "$task" \
+  "$germ" finetune -@ "$threads" --method "$method" --epochs "$epochs" --base "$encoder" --data "$task" \
     -o "$work/$method.safetensors" 2> "$work/log"
   line=$(grep "wrote" "$work/log")
   per_epoch=$(sed -E 's/.* ([0-9.]+) s per epoch.*/\1/' <<< "$line")

@@ -48,6 +48,7 @@ int run_finetune(int argc, char** argv) {
     if (common.output == "-") throw Error("-o/--output", "a model file is required (not stdout)");
     o.output = common.output;
     o.seed = common.seed;
+    o.quiet = common.quiet;
     o.device = util::select_device(common.device);
     o.lora.targets.clear();
     for (size_t start = 0; start <= targets.size();) {
@@ -61,7 +62,8 @@ int run_finetune(int argc, char** argv) {
     train::FinetuneResult r = train::finetune(o);
     double total = 0;
     for (double s : r.epoch_seconds) total += s;
-    std::fprintf(stderr,
+    if (!common.quiet)
+      std::fprintf(stderr,
                  "germ finetune: wrote %s: %lld steps, best dev MCC %.4f (accuracy %.4f) at step %lld; "
                  "%.1f s per epoch\n",
                  o.output.c_str(), static_cast<long long>(r.steps), r.best_dev.mcc, r.best_dev.accuracy,

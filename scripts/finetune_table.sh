@@ -22,7 +22,7 @@ run() {  # task encoder method
   base=$softmax; [ "$enc" = softmax1 ] && base=$softmax1
   lr=$lr_adapter; [ "$method" = full ] && lr=$lr_full
   name=$out/$(basename "$task").$enc.$method
-  "$germ" finetune -q -@ 1 --method "$method" --lr "$lr" --epochs "$epochs" --base "$base" --data "$task" \
+  "$germ" finetune -@ 1 --method "$method" --lr "$lr" --epochs "$epochs" --base "$base" --data "$task" \
     -o "$name.safetensors" 2> "$name.log"
   "$germ" eval -m "$name.safetensors" --data "$task/test.csv" -O json > "$name.test.json"
 }

@@ -100,6 +100,8 @@ FinetuneResult finetune(const FinetuneOptions& o) {
   EncodedSet train = encode_labelled_set(train_rows, *bundle.tokenizer, max_tokens);
   EncodedSet dev = encode_labelled_set(dev_rows, *bundle.tokenizer, max_tokens);
 
+  // Counted before QLoRA/LoftQ release the fp32 weights they quantise.
+  const int64_t total_parameters = m->parameter_count();
   m->to(o.device);
   std::shared_ptr<LoraSet> lora;
   if (o.method != "full") {
@@ -110,7 +112,7 @@ FinetuneResult finetune(const FinetuneOptions& o) {
   FinetuneResult result;
   result.train_examples = static_cast<int64_t>(train.tokens.size());
   result.truncated = train.truncated + dev.truncated;
-  result.total_parameters = m->parameter_count();
+  result.total_parameters = total_parameters;
   for (const auto& [name, tensor] : named) result.trainable_parameters += tensor.numel();
 
   const double lr = o.lr > 0 ? o.lr : (o.method == "full" ? 3e-5 : 1e-4);
@@ -123,11 +125,12 @@ FinetuneResult finetune(const FinetuneOptions& o) {
   LrSchedule schedule{lr, std::min(o.warmup, total_steps / 2), total_steps, "linear"};
   TrainingLogFile log(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path);
 
-  std::fprintf(stderr, "germ finetune: %s on %s, %lld classes, %lld train / %lld dev sequences; %lld of %lld parameters trained\n",
+  if (!o.quiet)
+    std::fprintf(stderr, "germ finetune: %s on %s, %lld classes, %lld train / %lld dev sequences; %lld of %lld parameters trained\n",
                o.method.c_str(), o.base.c_str(), static_cast<long long>(classes),
                static_cast<long long>(result.train_examples), static_cast<long long>(dev.tokens.size()),
                static_cast<long long>(result.trainable_parameters), static_cast<long long>(result.total_parameters));
-  if (result.truncated > 0)
+  if (result.truncated > 0 && !o.quiet)
     std::fprintf(stderr, "germ finetune: %lld sequences longer than %lld tokens were truncated\n",
                  static_cast<long long>(result.truncated), static_cast<long long>(max_tokens));
 

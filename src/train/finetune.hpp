@@ -33,6 +33,7 @@ struct FinetuneOptions {
   std::string log_path;         // default <output>.log.tsv
   c10::Device device = c10::Device(c10::kCPU);
   std::string command_line;
+  bool quiet = false;           // no informational lines on stderr
 };
 
 struct FinetuneResult {
