@@ -43,7 +43,7 @@ int run_stats(int argc, char** argv) {
   CommonOptions common;
   add_common_options(app, common, kOutput | kThreads | kSeed | kVerbosity | kRegion);
   std::string input, model_path, data_path, versus_path, plot_path, output_type = "text";
-  stats::SequenceSample sample;
+  io::SequenceSample sample;
   int64_t batch_size = 16, fidelity_windows = 4, fidelity_sequences = 32;
   bool fidelity = false;
   app.add_option("input", input, "FASTA/FASTQ to summarise (plain, gzip, bgzip; '-' = stdin)");
@@ -86,7 +86,7 @@ int run_stats(int argc, char** argv) {
         throw Error(plot_path, "cannot create: folder " + folder.string() + " does not exist");
       sample.seed = common.seed;
       sample.regions = regions;
-      std::vector<std::string> sequences = stats::sample_sequences(data_path, sample);
+      std::vector<std::string> sequences = io::sample_sequences(data_path, sample);
       std::vector<stats::OutlierReport> reports;
       for (const std::string& path : {model_path, versus_path}) {
         if (path.empty()) continue;

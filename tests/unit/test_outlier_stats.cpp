@@ -19,6 +19,8 @@
 
 using namespace germ;
 using namespace germ::stats;
+using germ::io::SequenceSample;
+using germ::io::sample_sequences;
 
 namespace {
 
