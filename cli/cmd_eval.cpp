@@ -37,11 +37,14 @@ int run_eval(int argc, char** argv) {
   app.add_option("--data", data, "GUE CSV (sequence,label) or a GUE directory (its test.csv)")->required();
   app.add_option("-O,--output-type", output_type, "text | json")->capture_default_str();
   app.add_option("--batch-size", batch_size, "Sequences per forward pass")->capture_default_str();
+  bool fake_quant = false;
+  app.add_flag("--fake-quant", fake_quant, "Quantized model: quantise-dequantise in fp32 instead of integer GEMMs");
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
     if (output_type != "text" && output_type != "json") throw Error("-O/--output-type", "'" + output_type + "' is not text or json");
     c10::Device device = util::select_device(common.device);
-    model::ModelBundle bundle = train::load_classifier(model_path);
+    model::ModelBundle bundle =
+        train::load_classifier(model_path, fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger);
     const int64_t classes = bundle.model->config().num_labels;
     io::LabelledSet rows = io::read_labelled_split(data, "test", classes);
     train::EncodedSet set = train::encode_labelled_set(rows, *bundle.tokenizer, bundle.model->config().max_length);
@@ -67,10 +70,13 @@ int run_predict(int argc, char** argv) {
   app.add_option("input", input, "FASTA/FASTQ (plain, gzip, bgzip; '-' = stdin) or CSV")->required();
   app.add_option("-m,--model", model_path, "Classifier written by germ finetune")->required();
   app.add_option("--batch-size", batch_size, "Sequences per forward pass")->capture_default_str();
+  bool fake_quant = false;
+  app.add_flag("--fake-quant", fake_quant, "Quantized model: quantise-dequantise in fp32 instead of integer GEMMs");
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
     c10::Device device = util::select_device(common.device);
-    model::ModelBundle bundle = train::load_classifier(model_path);
+    model::ModelBundle bundle =
+        train::load_classifier(model_path, fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger);
     std::vector<std::string> ids, sequences;
     bool csv = input.size() > 4 && (input.rfind(".csv") == input.size() - 4 || input.rfind(".csv.gz") == input.size() - 7);
     if (csv) {

@@ -8,6 +8,7 @@
 #include "io/indexed_fasta.hpp"
 #include "io/region.hpp"
 #include "model/focus_store.hpp"
+#include "quant/quantized_store.hpp"
 #include "score/fasta_scorer.hpp"
 #include "score/classifier_track.hpp"
 #include "score/fidelity_report.hpp"
@@ -45,6 +46,8 @@ int run_score(int argc, char** argv) {
   app.add_option("-O,--output-type", output_type, "bedgraph | z (bgzip bedGraph) | bigwig")->capture_default_str();
   app.add_flag("-W,--write-index", write_index, "Write a tabix index (.tbi) beside a -O z output");
   app.add_flag("--track-line", track_line, "Start the bedGraph with a UCSC track line");
+  bool fake_quant = false;
+  app.add_flag("--fake-quant", fake_quant, "Quantized model: quantise-dequantise in fp32 instead of integer GEMMs");
   app.add_option("--focus-k", k, "Bases per focus token (default: the model's)");
   app.add_option("--window", window, "Bases scored per window, a multiple of --focus-k (default: the model's)");
   app.add_option("--memory", memory, "States kept across windows; 0 = plain windowed scoring (default: the model's)");
@@ -81,7 +84,8 @@ int run_score(int argc, char** argv) {
     }
 
     if (model::peek_model_kind(model_path) == model::ModelKind::kClassifier) {
-      model::ModelBundle classifier = train::load_classifier(model_path);
+      model::ModelBundle classifier =
+          train::load_classifier(model_path, fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger);
       score::ClassifierTrackOptions track_options;
       track_options.input = input;
       track_options.regions = options.regions;
@@ -108,6 +112,7 @@ int run_score(int argc, char** argv) {
       return 0;
     }
     model::FocusModel focus = model::load_focus_model(model_path);
+    quant::attach_stored_quantization(focus.bundle, model_path, fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger);
     model::FocusGeometry geometry = focus.geometry;
     if (!memory_kind.empty()) geometry.kind = model::parse_memory_kind(memory_kind);
     if (k > 0) geometry.k = k;

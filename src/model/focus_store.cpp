@@ -10,7 +10,7 @@ namespace germ::model {
 FocusModel load_focus_model(const std::string& path) {
   FocusModel out;
   // Checkpoints carry training state ("__train.*") beside the weights; scoring ignores it.
-  out.bundle = load_model(path, {"focus.", "__train."});
+  out.bundle = load_model(path, {"focus.", "__train.", "quant."});
   if (out.bundle.model->kind() != ModelKind::kCausalLm)
     throw Error(path, std::string("is a ") + to_string(out.bundle.model->kind()) +
                           " model; scoring a sequence base by base needs a causal-lm model");

@@ -58,6 +58,7 @@ void save_model(const std::string& path, const ModelBundle& bundle) {
   std::vector<TensorBytes> owned;
   std::vector<std::string> names;
   for (const auto& item : bundle.model->named_parameters()) {
+    if (bundle.omitted_parameters.count(item.key())) continue;
     names.push_back(item.key());
     owned.push_back(tensor_to_bytes(item.value().detach(), item.key()));
   }
@@ -140,8 +141,15 @@ ModelBundle load_model(const std::string& path, const std::vector<std::string>& 
     ++matched;
   }
   if (matched != parameters.size()) {
-    for (const auto& item : parameters)
-      if (!reader.find(item.key())) throw ModelCorrupted(path, "tensor '" + item.key() + "' is missing");
+    const std::string suffix = ".weight";
+    for (const auto& item : parameters) {
+      if (reader.find(item.key())) continue;
+      const std::string& name = item.key();
+      bool quantized = name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+                       bundle.extra_tensors.count("quant." + name.substr(0, name.size() - suffix.size()) + ".codes");
+      if (!quantized) throw ModelCorrupted(path, "tensor '" + name + "' is missing");
+      bundle.omitted_parameters.insert(name);
+    }
   }
   bundle.model->eval();
   return bundle;

@@ -1,5 +1,6 @@
 #pragma once
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct ModelBundle {
   std::map<std::string, at::Tensor> extra_tensors;
   // Further metadata entries (e.g. "germ.checkpoint").
   std::map<std::string, std::string> extra_metadata;
+  // Parameters not written because extra tensors replace them: a quantized layer's fp32
+  // weight "<layer>.weight" is stored as "quant.<layer>.codes" (docs/quantize.md).
+  std::set<std::string> omitted_parameters;
 };
 
 // Writes atomically (temporary file + rename).
@@ -31,7 +35,9 @@ void save_model(const std::string& path, const ModelBundle& bundle);
 
 // Validates the container, the config, the tokenizer and every tensor's name, dtype and shape
 // against the model built from the config; any mismatch is germ::ModelCorrupted.
-// Tensors whose names start with one of `extra_prefixes` go to extra_tensors.
+// Tensors whose names start with one of `extra_prefixes` go to extra_tensors. A parameter
+// "<layer>.weight" may be absent when "quant.<layer>.codes" is present and "quant." is one of
+// the prefixes; it is listed in omitted_parameters.
 ModelBundle load_model(const std::string& path, const std::vector<std::string>& extra_prefixes = {});
 
 // The kind recorded in a model file's header (the container is validated, the weights are not

@@ -15,6 +15,7 @@
 #include "io/labelled_sequences.hpp"
 #include "model/model_store.hpp"
 #include "model/token_batch.hpp"
+#include "quant/quantized_store.hpp"
 #include "train/classifier.hpp"
 #include "train/schedule.hpp"
 #include "train/training_state.hpp"
@@ -242,16 +243,19 @@ FinetuneResult finetune(const FinetuneOptions& o) {
   return result;
 }
 
-model::ModelBundle load_classifier(const std::string& path) {
-  model::ModelBundle bundle = model::load_model(path, {"lora."});
+model::ModelBundle load_classifier(const std::string& path, quant::Execution execution, bool merge_adapters) {
+  model::ModelBundle bundle = model::load_model(path, {"lora.", quant::kQuantTensorPrefix});
   if (bundle.model->kind() != model::ModelKind::kClassifier)
     throw Error(path, std::string("is a ") + model::to_string(bundle.model->kind()) +
                           " model, not a classifier (train one with germ finetune)");
   auto meta = bundle.extra_metadata.find(kLoraMetadata);
   if (meta == bundle.extra_metadata.end()) {
+    quant::attach_stored_quantization(bundle, path, execution);
     if (!bundle.extra_tensors.empty()) throw ModelCorrupted(path, "adapter tensors without germ.lora metadata");
+    bundle.model->eval();
     return bundle;
   }
+  if (quant::is_quantized(bundle)) throw ModelCorrupted(path, "a quantized model cannot carry LoRA adapters");
   LoraOptions options;
   try {
     auto j = nlohmann::json::parse(meta->second);
@@ -268,6 +272,10 @@ model::ModelBundle load_classifier(const std::string& path) {
     load_lora_tensors(*set, bundle.extra_tensors);
     // The hooks hold the adapters, so they outlive `set`.
     bundle.extra_tensors.clear();
+    if (merge_adapters) {
+      merge_lora(bundle.model, *set);
+      bundle.extra_metadata.erase(kLoraMetadata);
+    }
   } catch (const ModelCorrupted&) {
     throw;
   } catch (const Error& e) {

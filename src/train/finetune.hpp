@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/model_store.hpp"
+#include "quant/quantized_linear.hpp"
 #include "train/classification_metrics.hpp"
 #include "train/lora.hpp"
 
@@ -53,8 +54,10 @@ FinetuneResult finetune(const FinetuneOptions& options);
 inline constexpr const char* kClassifierMetadata = "germ.classifier";
 
 // Loads a classifier written by finetune, re-attaching its LoRA adapters when it was saved
-// in adapter form (without --merge). Errors name the file.
-model::ModelBundle load_classifier(const std::string& path);
+// in adapter form (without --merge), or folding them in with `merge_adapters`. A quantized
+// classifier (germ quantize) runs its linear layers as `execution` says. Errors name the file.
+model::ModelBundle load_classifier(const std::string& path, quant::Execution execution = quant::Execution::kInteger,
+                                   bool merge_adapters = false);
 
 // The median training-sequence length a classifier file records, or `fallback`.
 int64_t classifier_sequence_bases(const model::ModelBundle& classifier, int64_t fallback);
