@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model_store.hpp"
+#include "quant/quantized_store.hpp"
 #include "tokenize/tokenizer.hpp"
 #include "util/error.hpp"
 
@@ -13,7 +14,9 @@ namespace {
 int64_t element_count(const at::Tensor& t) { return t.numel(); }
 
 nlohmann::json summary_json(const std::string& path) {
-  model::ModelBundle bundle = model::load_model(path, {"focus.", "__train."});
+  model::ModelBundle bundle = model::load_model(path, {"focus.", "__train.", quant::kQuantTensorPrefix});
+  // Validates the quantized layers as eval would, so a damaged file is reported here too.
+  quant::attach_stored_quantization(bundle, path, quant::Execution::kFakeQuant);
   const model::ModelConfig& config = bundle.model->config();
   int64_t adapter_parameters = 0, training_tensors = 0;
   for (const auto& [name, tensor] : bundle.extra_tensors) {
@@ -29,6 +32,11 @@ nlohmann::json summary_json(const std::string& path) {
   if (!bundle.labels.empty()) out["labels"] = bundle.labels;
   if (auto focus = bundle.extra_metadata.find("germ.focus"); focus != bundle.extra_metadata.end())
     out["focus"] = {{"geometry", nlohmann::json::parse(focus->second)}, {"adapter_parameters", adapter_parameters}};
+  if (quant::is_quantized(bundle)) {
+    auto meta = nlohmann::json::parse(bundle.extra_metadata.at(quant::kQuantMetadata), nullptr, false);
+    out["quantization"] = {{"summary", quant::describe_quantization(bundle)},
+                           {"method", meta.value("method", "")}, {"bits", meta.value("bits", "")}};
+  }
   if (training_tensors > 0) out["checkpoint"] = {{"training_state_tensors", training_tensors}};
   if (auto ckpt = bundle.extra_metadata.find("germ.checkpoint"); ckpt != bundle.extra_metadata.end())
     out["checkpoint"]["state"] = nlohmann::json::parse(ckpt->second, nullptr, false);
@@ -77,6 +85,7 @@ std::string describe_model_file(const std::string& path, const std::string& form
   if (s.contains("focus"))
     line("focus", s["focus"]["geometry"].dump() + ", " +
                       std::to_string(s["focus"]["adapter_parameters"].get<int64_t>()) + " adapter parameters");
+  if (s.contains("quantization")) line("quantization", s["quantization"]["summary"].get<std::string>());
   if (s.contains("checkpoint")) line("checkpoint", "training state included (resume with --resume)");
   const auto& p = s["provenance"];
   if (p.is_object())
