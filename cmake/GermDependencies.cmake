@@ -51,6 +51,8 @@ if(PkgConfig_FOUND)
   endif()
 endif()
 germ_find_c_library(bigwig bigWig.h BigWig libbigwig-dev)
+# oneDNN runs the u8 x s8 integer GEMMs (src/quant/int8_gemm.cpp); Debian's LibTorch links the same libdnnl.so.2.
+germ_find_c_library(dnnl dnnl.hpp dnnl libdnnl-dev)
 
 if(GERM_BUILD_TESTS)
   find_package(GTest QUIET)
