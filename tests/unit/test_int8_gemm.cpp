@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <dlfcn.h>
+
+#include <ATen/Parallel.h>
 
 #include <thread>
 #include <vector>
@@ -100,6 +103,26 @@ TEST(Int8Gemm, RepeatedAndConcurrentCallsAgree) {
     threads.emplace_back([&, t] { results[t] = int8_matmul(a, weight); });
   for (auto& thread : threads) thread.join();
   for (const auto& r : results) EXPECT_TRUE(at::equal(r, expected));
+}
+
+TEST(Int8Gemm, OtherThreadsRunWithLibTorchsThreadCount) {
+  // oneDNN's OpenMP regions take omp_get_max_threads() of the calling thread; a thread that
+  // has not run a LibTorch op yet still has the all-cores default until int8_matmul fixes it.
+  using MaxThreads = int (*)();
+  auto omp_max_threads = reinterpret_cast<MaxThreads>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  if (!omp_max_threads) GTEST_SKIP() << "no OpenMP runtime loaded";
+  at::Tensor codes = random_weight_codes(64, 128);
+  Int8Weight weight(codes, at::ones({1}));
+  at::Tensor a = random_activations(256, 128);
+  const int saved = at::get_num_threads();
+  at::set_num_threads(1);
+  int seen = 0;
+  std::thread([&] {
+    int8_matmul(a, weight);
+    seen = omp_max_threads();
+  }).join();
+  at::set_num_threads(saved);
+  EXPECT_EQ(seen, 1);
 }
 
 TEST(Int8Gemm, WeightKeepsCodesScalesAndColumnSums) {
