@@ -8,11 +8,12 @@
 #include <string>
 
 #include "bench/bench_registry.hpp"
+#include "quant/int8_gemm.hpp"
 #include "util/runtime.hpp"
 
-namespace {
+namespace germ::bench {
 
-double seconds_per_call(const std::function<void()>& body, double min_seconds = 1.0) {
+double seconds_per_call(const std::function<void()>& body, double min_seconds) {
   body();  // warm-up
   int calls = 0;
   auto start = std::chrono::steady_clock::now();
@@ -25,7 +26,7 @@ double seconds_per_call(const std::function<void()>& body, double min_seconds = 
   return elapsed / calls;
 }
 
-}  // namespace
+}  // namespace germ::bench
 
 int main(int argc, char** argv) {
   int threads = argc > 1 ? std::atoi(argv[1]) : 0;
@@ -34,12 +35,15 @@ int main(int argc, char** argv) {
   std::printf("%-40s %14s %10s\n", "benchmark", "value", "unit");
   const int64_t n = 1024;
   at::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
-  double s = seconds_per_call([&] { at::mm(a, b); });
+  double s = germ::bench::seconds_per_call([&] { at::mm(a, b); });
   double gflops = 2.0 * n * n * n / s / 1e9;
   std::printf("%-40s %14.1f %10s\n", ("gemm fp32 1024^3, " + std::to_string(threads) + " threads").c_str(),
               gflops, "GFLOP/s");
   germ::util::BlasInfo blas = germ::util::detect_blas();
   std::printf("%-40s %14s %10s\n", "blas", blas.name.c_str(), "");
+  std::printf("%-40s %14s %10s\n", "int8 backend", germ::quant::int8_backend_description().c_str(), "");
+  for (const auto& row : germ::bench::int8_linear_rows())
+    std::printf("%-40s %14.*f %10s\n", row.name.c_str(), row.unit == "x" ? 2 : 1, row.value, row.unit.c_str());
   // Same step as bench/pytorch_reference.py; bench/run.sh prints the ratio.
   const char* only_gemm = std::getenv("GERM_BENCH_GEMM_ONLY");
   if (!only_gemm) {

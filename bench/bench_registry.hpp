@@ -1,6 +1,22 @@
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
 
 namespace germ::bench {
+
+struct Row {
+  std::string name;
+  double value;
+  std::string unit;
+};
+
+// Mean seconds of `body` over at least `min_seconds`, after one warm-up call.
+double seconds_per_call(const std::function<void()>& body, double min_seconds = 1.0);
+
 double train_tokens_per_second(int64_t batch, int64_t seq_len, int steps);
-}
+// fp32 linear against the integer kernels (and LibTorch's quantized linear) on encoder shapes.
+std::vector<Row> int8_linear_rows();
+
+}  // namespace germ::bench

@@ -51,6 +51,12 @@ if(PkgConfig_FOUND)
   endif()
 endif()
 germ_find_c_library(bigwig bigWig.h BigWig libbigwig-dev)
+# oneDNN runs the u8 x s8 integer GEMMs (src/quant/int8_gemm.cpp); Debian's LibTorch links the same libdnnl.so.2.
+germ_find_c_library(dnnl dnnl.hpp dnnl libdnnl-dev)
+# at::parallel_for is a header template that runs serially unless _OPENMP is defined where it
+# is instantiated, and Debian's TorchConfig adds no OpenMP flag (see CMakeLists.txt).
+find_package(OpenMP QUIET COMPONENTS CXX)
+germ_require(OpenMP_CXX_FOUND "OpenMP (omp.h, libgomp)" "libgcc-12-dev")
 
 if(GERM_BUILD_TESTS)
   find_package(GTest QUIET)

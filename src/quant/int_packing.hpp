@@ -6,7 +6,8 @@
 //   6 bits: four codes per three bytes, little-endian bit order (code i occupies bits
 //           6i .. 6i+5 of the 24-bit group), two's complement.
 //   other widths below 8 are stored in the next supported container (2, 3 -> 4; 5 -> 6; 7 -> 8).
-// The flattened tensor is padded with zero codes to a whole group.
+// The flattened tensor is padded with zero codes to a whole group, of which only the bytes
+// holding codes are stored: ceil(numel * storage_bits / 8) bytes in all.
 #include <ATen/ATen.h>
 
 #include <cstdint>

@@ -21,6 +21,7 @@
 #include <torch/version.h>
 
 #include "germ/version.hpp"
+#include "quant/int8_gemm.hpp"
 #include "util/error.hpp"
 
 namespace germ::util {
@@ -97,6 +98,10 @@ int hardware_threads() {
 int configure_threads(int threads) {
   if (threads < 0) throw Error("-@/--threads", "must be 0 (all cores) or a positive number");
   if (threads == 0) threads = hardware_threads();
+  // With LibTorch's OpenMP backend this is omp_set_num_threads on this thread, which is also
+  // what Debian's oneDNN (OpenMP runtime: the integer GEMMs, quant/int8_gemm.cpp) sizes its
+  // parallel regions by. Other threads get the same count from LibTorch's lazy per-thread
+  // init (at::internal::lazy_init_num_threads), which int8_matmul triggers before oneDNN runs.
   at::set_num_threads(threads);
   // LibTorch hands each GEMM to OpenBLAS from one intra-op thread, so OpenBLAS may use the
   // same number of threads without nesting; TBB runs the I/O and formatting stages.
@@ -117,6 +122,7 @@ std::string library_versions() {
       << (torch::cuda::is_available() ? "available" : "not available") << ")\n";
   out << "htslib " << hts_version() << "\n";
   out << "SentencePiece " << kSentencePieceVersion << "\n";
+  out << quant::int8_backend_description() << ", integer GEMM\n";
   out << "oneTBB " << TBB_VERSION_MAJOR << "." << TBB_VERSION_MINOR << "\n";
   out << "BLAS " << blas.name << " " << blas.library_path;
   if (!blas.config.empty()) out << " [" << blas.config << "]";
