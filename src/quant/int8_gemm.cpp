@@ -26,6 +26,7 @@ struct Int8Weight::Backend {
     int64_t m;
     dnnl::matmul matmul;
     dnnl::memory::desc weights_desc;
+    dnnl::memory::desc scratchpad_desc;
   };
   std::vector<Primitive> primitives;
   // The weights in each layout a primitive asked for (in practice one layout for all M).
@@ -68,6 +69,7 @@ at::Tensor int8_matmul(const at::Tensor& a, const Int8Weight& w) {
   Int8Weight::Backend& b = *w.backend_;
   dnnl::matmul primitive;
   memory weights;
+  memory::desc scratchpad_desc;
   {
     std::lock_guard<std::mutex> lock(b.mutex);
     auto found = std::find_if(b.primitives.begin(), b.primitives.end(), [&](const auto& e) { return e.m == m; });
@@ -75,11 +77,17 @@ at::Tensor int8_matmul(const at::Tensor& a, const Int8Weight& w) {
       memory::desc src_md({m, k}, memory::data_type::u8, memory::format_tag::ab);
       memory::desc weights_md({k, n}, memory::data_type::s8, memory::format_tag::any);
       memory::desc dst_md({m, n}, memory::data_type::s32, memory::format_tag::ab);
-      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, weights_md, dst_md), b.engine);
+      // Debian's oneDNN is built without DNNL_ENABLE_CONCURRENT_EXEC, so its library-managed
+      // scratchpad is shared between threads: TBB workers scoring in parallel corrupted each
+      // other's products (a test caught it under load). Each call brings its own scratchpad.
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, weights_md, dst_md), attr, b.engine);
       if (b.primitives.size() >= Int8Weight::Backend::kMaxPrimitives) b.primitives.clear();
-      found = b.primitives.insert(b.primitives.end(), {m, dnnl::matmul(pd), pd.weights_desc()});
+      found = b.primitives.insert(b.primitives.end(), {m, dnnl::matmul(pd), pd.weights_desc(), pd.scratchpad_desc()});
     }
     primitive = found->matmul;
+    scratchpad_desc = found->scratchpad_desc;
     const memory::desc& wanted = found->weights_desc;
     auto layout = std::find_if(b.layouts.begin(), b.layouts.end(), [&](const auto& e) { return e.first == wanted; });
     if (layout == b.layouts.end()) {
@@ -101,8 +109,11 @@ at::Tensor int8_matmul(const at::Tensor& a, const Int8Weight& w) {
   at::internal::lazy_init_num_threads();
   memory src_mem({{m, k}, memory::data_type::u8, memory::format_tag::ab}, b.engine, src.data_ptr());
   memory dst_mem({{m, n}, memory::data_type::s32, memory::format_tag::ab}, b.engine, out.data_ptr());
+  at::Tensor scratch = at::empty({static_cast<int64_t>(scratchpad_desc.get_size())}, at::kByte);
+  memory scratch_mem(scratchpad_desc, b.engine, scratch.data_ptr());
   dnnl::stream stream(b.engine);
-  primitive.execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst_mem}});
+  primitive.execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst_mem},
+                             {DNNL_ARG_SCRATCHPAD, scratch_mem}});
   stream.wait();
   return out;
 }
