@@ -58,7 +58,7 @@ int run_finetune(int argc, char** argv) {
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
-    for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
+    o.command_line = command_line(argc, argv);
     train::FinetuneResult r = train::finetune(o);
     double total = 0;
     for (double s : r.epoch_seconds) total += s;

@@ -66,7 +66,7 @@ int run_pretrain(int argc, char** argv) {
     o.quiet = common.quiet;
     o.device = util::select_device(common.device);
     for (const auto& r : holdout_regions) o.corpus.holdout_regions.push_back(io::parse_region(r));
-    for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
+    o.command_line = command_line(argc, argv);
     if (o.focus) {
       train::FocusTrainingResult r = train::train_focus(o);
       if (!common.quiet)

@@ -74,12 +74,10 @@ int run_quantize(int argc, char** argv) {
     auto tokens = quant::frame_calibration_set(bundle, sequences);
     quant::QuantizedModel quantized = quant::quantize_model(bundle, tokens, o);
     quant::store_quantization(bundle, quantized);
-    std::string command_line;
-    for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
     std::map<std::string, std::string> fields{{"quantized_from", model_path}, {"method", method},
                                               {"bits", o.bits.text()}, {"calibration", calib},
                                               {"calibration_sequences", std::to_string(sequences.size())}};
-    bundle.provenance_json = model::make_provenance(command_line, fields);
+    bundle.provenance_json = model::make_provenance(command_line(argc, argv), fields);
     if (kind == model::ModelKind::kCausalLm && focus.has_adapter)
       model::save_focus_model(common.output, bundle, focus.adapter, focus.geometry);
     else

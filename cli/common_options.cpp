@@ -71,9 +71,10 @@ int run_command(CLI::App& app, int argc, char** argv, const std::function<int()>
   return 1;
 }
 
-int not_implemented(const char* name) {
-  std::fprintf(stderr, "germ %s: not implemented yet\n", name);
-  return 2;
+std::string command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) line += (i ? " " : "") + std::string(argv[i]);
+  return line;
 }
 
 }  // namespace germ::cli

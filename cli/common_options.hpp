@@ -37,7 +37,7 @@ void apply_common_options(const CommonOptions& options);
 // convention: "germ <command>: <file>: <problem>" on stderr and a non-zero exit.
 int run_command(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
-// The convention for subcommands whose issue has not landed yet.
-int not_implemented(const char* name);
+// argv joined with spaces, as recorded in a model file's provenance.
+std::string command_line(int argc, char** argv);
 
 }  // namespace germ::cli

@@ -20,4 +20,12 @@ at::Tensor GermLinearImpl::forward(const at::Tensor& input) {
   return hooks_->adjust_output(x, y);
 }
 
+std::vector<NamedLinear> named_linears(torch::nn::Module& root) {
+  std::vector<NamedLinear> out;
+  for (const auto& item : root.named_modules("", false))
+    if (auto linear = std::dynamic_pointer_cast<GermLinearImpl>(item.value()))
+      out.push_back({item.key(), GermLinear(linear)});
+  return out;
+}
+
 }  // namespace germ::model

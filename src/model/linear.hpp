@@ -3,6 +3,8 @@
 #include <torch/nn/pimpl.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace germ::model {
 
@@ -35,5 +37,12 @@ class GermLinearImpl : public torch::nn::Module {
   std::shared_ptr<LinearHooks> hooks_;
 };
 TORCH_MODULE(GermLinear);
+
+struct NamedLinear {
+  std::string name;  // module path, e.g. encoder.layer.0.attention.self.Wqkv
+  GermLinear linear{nullptr};
+};
+// Every GermLinear under `root`, in module order: what adapters and quantizers choose from.
+std::vector<NamedLinear> named_linears(torch::nn::Module& root);
 
 }  // namespace germ::model

@@ -22,10 +22,9 @@ class RecordingHooks : public model::LinearHooks {
         keep_every_(keep_every) {}
 
   at::Tensor transform_input(const at::Tensor& input) override {
-    at::Tensor x = input.reshape({-1, input.size(-1)}).to(at::kFloat);
+    at::Tensor x = input.reshape({-1, input.size(-1)});
     if (valid_rows_.defined() && valid_rows_.size(0) == x.size(0)) x = x.index_select(0, valid_rows_);
-    if (shift_.defined()) x = x - shift_;
-    if (inv_smooth_.defined()) x = x * inv_smooth_;
+    x = channel_transform(x, shift_, inv_smooth_);
     if (x.size(0) == 0) return input;
     at::Tensor absmax = x.abs().amax({0});
     stats_.channel_absmax = stats_.channel_absmax.defined() ? at::maximum(stats_.channel_absmax, absmax) : absmax;

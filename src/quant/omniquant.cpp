@@ -91,7 +91,7 @@ class TrainingHooks : public model::LinearHooks {
     std::vector<int64_t> out_shape(input.sizes().begin(), input.sizes().end());
     out_shape.back() = weight_.size(0);
     at::Tensor inv = t_.inv_smooth();
-    at::Tensor x = (input.reshape({-1, features}).to(at::kFloat) - t_.shift) * inv;
+    at::Tensor x = channel_transform(input.reshape({-1, features}), t_.shift, inv);
     at::Tensor w = fake_quantize_weight(weight_ / inv, t_.clip(), bits_.weight);
     at::Tensor y = F::linear(fake_quantize_tokens(x, bits_.activation), w, bias_) + at::matmul(weight_, t_.shift);
     return y.reshape(out_shape).to(input.scalar_type());

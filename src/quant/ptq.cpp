@@ -95,7 +95,6 @@ QuantizedModel quantize_minmax_or_os(model::GermModel& net, const std::vector<st
   QuantizedModel out{o, {}, {}};
   CalibrationOptions copt = o.calibration;
   const bool os = o.method == Method::kOutlierSuppression;
-  std::map<std::string, int64_t> owner;
   const auto& c = net->config();
   if (os) {
     for (int64_t i = 0; i < c.layers; ++i) {

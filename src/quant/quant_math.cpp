@@ -70,21 +70,17 @@ void set_static_range(ActivationQuantizer& q, double lo, double hi) {
       static_cast<int32_t>(std::clamp(std::nearbyint(-lo / scale), 0.0, levels));
 }
 
-namespace {
-
-at::Tensor transform(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& inv_smooth) {
+at::Tensor channel_transform(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& inv_smooth) {
   at::Tensor t = x.to(at::kFloat);
   if (shift.defined()) t = t - shift;
   if (inv_smooth.defined()) t = t * inv_smooth;
   return t;
 }
 
-}  // namespace
-
 QuantizedRows quantize_rows(const at::Tensor& x, const ActivationQuantizer& q, const at::Tensor& shift,
                             const at::Tensor& inv_smooth) {
   TORCH_CHECK(x.dim() == 2, "quantize_rows expects [rows, features]");
-  at::Tensor t = transform(x, shift, inv_smooth);
+  at::Tensor t = channel_transform(x, shift, inv_smooth);
   const int64_t rows = t.size(0);
   QuantizedRows out;
   if (q.scheme == ActivationScheme::kStaticPerTensor) {

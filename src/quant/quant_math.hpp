@@ -62,6 +62,10 @@ void set_static_range(ActivationQuantizer& q, double lo, double hi);
 // (either tensor may be undefined: no shift, no smoothing). Codes are stored as uint8 with a
 // per-row zero point: symmetric codes c in [-qmax, qmax] become c + 128 with zero point 128,
 // so one u8 x s8 kernel serves every scheme. Value of code q in row m: scales[m] * (q - zero_points[m]).
+// x' = (x - shift) * inv_smooth in fp32 (either may be undefined: skipped), the transform every
+// quantized linear applies to its input before rounding.
+at::Tensor channel_transform(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& inv_smooth);
+
 struct QuantizedRows {
   at::Tensor codes;        // uint8 [M, K]
   at::Tensor scales;       // fp32 [M]

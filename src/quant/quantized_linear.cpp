@@ -35,10 +35,7 @@ at::Tensor QuantizedLinearHooks::replace_forward(const at::Tensor& input) {
     y = torch::nn::functional::linear(xq, dequantized_, bias);
   } else {
     out_shape.back() = transformed_.size(0);
-    at::Tensor t = rows;
-    if (q_.shift.defined()) t = t - q_.shift;
-    if (q_.inv_smooth.defined()) t = t * q_.inv_smooth;
-    y = torch::nn::functional::linear(t, transformed_, bias);
+    y = torch::nn::functional::linear(channel_transform(rows, q_.shift, q_.inv_smooth), transformed_, bias);
   }
   if (q_.offset.defined()) y = y + q_.offset;
   return y.reshape(out_shape).to(input.scalar_type());
@@ -46,16 +43,13 @@ at::Tensor QuantizedLinearHooks::replace_forward(const at::Tensor& input) {
 
 std::vector<NamedLinear> quantizable_linears(model::GermModel& model) {
   std::vector<NamedLinear> out;
-  for (const auto& item : model->named_modules("", false)) {
-    auto linear = std::dynamic_pointer_cast<model::GermLinearImpl>(item.value());
-    if (linear && item.key().rfind("encoder.layer.", 0) == 0) out.push_back({item.key(), model::GermLinear(linear)});
-  }
+  for (auto& l : model::named_linears(*model))
+    if (l.name.rfind("encoder.layer.", 0) == 0) out.push_back(std::move(l));
   return out;
 }
 
 void detach_hooks(model::GermModel& model) {
-  for (const auto& item : model->named_modules("", false))
-    if (auto linear = std::dynamic_pointer_cast<model::GermLinearImpl>(item.value())) linear->set_hooks(nullptr);
+  for (auto& l : model::named_linears(*model)) l.linear->set_hooks(nullptr);
 }
 
 }  // namespace germ::quant

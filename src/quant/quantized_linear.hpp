@@ -55,10 +55,7 @@ class QuantizedLinearHooks : public model::LinearHooks {
 
 // The linear layers germ quantizes: every GermLinear inside encoder.layer.* (Wqkv,
 // attention.output.dense, the FFN's two); heads, pooler and embeddings stay fp32.
-struct NamedLinear {
-  std::string name;
-  model::GermLinear linear{nullptr};
-};
+using model::NamedLinear;
 std::vector<NamedLinear> quantizable_linears(model::GermModel& model);
 
 // Removes every hook from the model's linear layers.

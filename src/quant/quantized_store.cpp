@@ -126,9 +126,6 @@ void attach_stored_quantization(model::ModelBundle& bundle, const std::string& p
     } catch (const Error& e) {
       throw ModelCorrupted(path, "layer '" + q.name + "': " + e.what());
     }
-    const int64_t qmax = symmetric_qmax(q.weight_bits);
-    if (codes.numel() > 0 && (codes.max().item<int64_t>() > qmax || codes.min().item<int64_t>() < -qmax))
-      throw ModelCorrupted(path, "layer '" + q.name + "' has weight codes outside the bit width");
     at::Tensor scales = take(bundle, path, tensor_name(q.name, "scales"), at::kFloat, {q.per_channel ? out : 1}, false);
     if (!at::isfinite(scales).all().item<bool>() || (scales <= 0).any().item<bool>())
       throw ModelCorrupted(path, "layer '" + q.name + "' has non-positive or non-finite weight scales");

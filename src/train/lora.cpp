@@ -42,17 +42,12 @@ bool target_matches(const std::string& name, const std::string& target) {
   return name.size() == target.size() || name[name.size() - target.size() - 1] == '.';
 }
 
-struct NamedLinear {
-  std::string name;
-  model::GermLinear linear;
-};
+using model::NamedLinear;
 
 std::vector<NamedLinear> adaptable_linears(model::GermModel& model) {
   std::vector<NamedLinear> out;
-  for (const auto& item : model->named_modules("", false)) {
-    auto linear = std::dynamic_pointer_cast<model::GermLinearImpl>(item.value());
-    if (linear && !is_head(item.key() + ".")) out.push_back({item.key(), model::GermLinear(linear)});
-  }
+  for (auto& l : model::named_linears(*model))
+    if (!is_head(l.name + ".")) out.push_back(std::move(l));
   return out;
 }
 

@@ -23,6 +23,29 @@ expect_one_line_error() {
   grep -qE "$1" "$WORK/err" && pass "error names: $1" || fail "stderr '$(cat "$WORK/err")' does not match '$1'"
 }
 
+# make_gc_task DIR SEED TEST_ROWS [labels]: a GUE-format task (train 128, dev 48, TEST_ROWS
+# test rows of 80 bases) with a learnable signal: class 1 draws G/C with probability 0.65,
+# class 0 with 0.35 (separable, not trivially). "labels" also writes labels.tsv naming them.
+make_gc_task() {
+  mkdir -p "$1"
+  python3 - "$@" <<'PY'
+import random, sys
+out, seed, test_rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(seed)
+def seq(label):
+    gc = 0.65 if label else 0.35
+    return "".join(rng.choice("GC") if rng.random() < gc else rng.choice("AT") for _ in range(80))
+for split, n in (("train", 128), ("dev", 48), ("test", test_rows)):
+    with open(f"{out}/{split}.csv", "w") as f:
+        f.write("sequence,label\n")
+        for i in range(n):
+            f.write(f"{seq(i % 2)},{i % 2}\n")
+if sys.argv[4:] == ["labels"]:
+    with open(f"{out}/labels.tsv", "w") as f:
+        f.write("0\tat_rich\n1\tgc_rich\n")
+PY
+}
+
 shared_data_or_skip() {
   [ -d "$GERM_SHARED_DATA_DIR" ] || { echo "SKIP: ../shared/data is absent ($GERM_SHARED_DATA_DIR)"; exit 77; }
 }

@@ -4,19 +4,7 @@
 . "$(dirname "$0")/lib.bash"
 FA="$GERM_SOURCE_DIR/test_data/small.fa"
 TASK="$WORK/task"
-mkdir -p "$TASK"
-python3 - "$TASK" <<'PY'
-import random, sys
-rng = random.Random(11)
-def seq(label):
-    gc = 0.65 if label else 0.35
-    return "".join(rng.choice("GC") if rng.random() < gc else rng.choice("AT") for _ in range(80))
-for split, n in (("train", 128), ("dev", 48), ("test", 200)):
-    with open(f"{sys.argv[1]}/{split}.csv", "w") as f:
-        f.write("sequence,label\n")
-        for i in range(n):
-            f.write(f"{seq(i % 2)},{i % 2}\n")
-PY
+make_gc_task "$TASK" 11 200
 "$GERM" pretrain -q --objective mlm --size tiny --vocab 64 --steps 5 --batch-size 8 --seq-len 64 \
   -o "$WORK/enc.safetensors" "$FA" 2>"$WORK/err" || fail "tiny encoder: $(head -c 300 "$WORK/err")"
 "$GERM" finetune -q -@ 2 --method full --lr 1e-3 --base "$WORK/enc.safetensors" --data "$TASK" --epochs 4 \
