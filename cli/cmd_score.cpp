@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "common_options.hpp"
+#include "score_modes.hpp"
 #include "io/indexed_fasta.hpp"
 #include "io/region.hpp"
 #include "model/focus_store.hpp"
@@ -20,7 +21,8 @@
 
 namespace germ::cli {
 int run_score(int argc, char** argv) {
-  CLI::App app{"Score every base of a FASTA with a FOCUS-compressed causal DNA language model.\n\n"
+  CLI::App app{"Score every base of a FASTA with a FOCUS-compressed causal DNA language model, the variants of a\n"
+               "VCF (--vcf, INFO/GERM_LLR), or reads (SAM/BAM/CRAM/FASTQ input: per-read aux tags).\n\n"
                "Tracks (bedGraph: 0-based half-open, in input order; N runs have no records):\n"
                "  ll       log-likelihood of the observed base given everything before it\n"
                "           (natural log, nats; --bits for log2). Higher = more expected.\n"
@@ -29,7 +31,9 @@ int run_score(int argc, char** argv) {
                "Examples:\n"
                "  germ score chr21.fa > chr21.ll.bedgraph\n"
                "  germ score -r chr21:30000001-31000000 --bin 100 -O z -W -o ll.bedgraph.gz chr21.fa.gz\n"
-               "  germ score --track entropy --both-strands -O bigwig -o entropy.bw genome.fa",
+               "  germ score --track entropy --both-strands -O bigwig -o entropy.bw genome.fa\n"
+               "  germ score --vcf calls.vcf.gz --ref genome.fa -r chr21 -O z -W -o scored.vcf.gz\n"
+               "  germ score reads.bam -o scored.bam",
                "germ score"};
   CommonOptions common;
   add_common_options(app, common, kOutput | kThreads | kDevice | kVerbosity | kRegion);
@@ -37,13 +41,23 @@ int run_score(int argc, char** argv) {
   bool bits = false, both_strands = false, write_index = false, track_line = false;
   score::FastaScoreOptions options;
   int64_t k = 0, window = 0, memory = -1, context = 0;
-  app.add_option("input", input, "FASTA/FASTQ (plain, gzip, bgzip; '-' = stdin)")->required();
+  app.add_option("input", input,
+                 "FASTA (plain, gzip, bgzip; '-' = stdin), or reads: SAM/BAM/CRAM/FASTQ (per-read tags)");
+  VariantScoreArgs variant_args;
+  app.add_option("--vcf", variant_args.vcf, "Score the variants of this VCF/BCF ('-' = stdin) against --ref");
+  app.add_option("--ref", variant_args.reference, "Reference FASTA for --vcf (and for CRAM reads)");
+  app.add_option("-R,--regions-file", variant_args.regions_file, "--vcf: only records in these regions (BED)");
+  bool no_prefix_reuse = false;
+  app.add_flag("--no-prefix-reuse", no_prefix_reuse,
+               "--vcf: score every variant from scratch (to measure what sharing the reference prefix saves)");
   app.add_option("-m,--model", model_path, "Model file (default: the shipped germ-focus-default model)");
   app.add_option("--track", track, "ll | entropy")->capture_default_str();
   app.add_flag("--bits", bits, "Log base 2 instead of natural log");
   app.add_option("--bin", options.bin, "Mean over bins of N bases (aligned to multiples of N)")->capture_default_str();
   app.add_flag("--both-strands", both_strands, "Average with the reverse-complement pass");
-  app.add_option("-O,--output-type", output_type, "bedgraph | z (bgzip bedGraph) | bigwig")->capture_default_str();
+  app.add_option("-O,--output-type", output_type,
+                 "FASTA: bedgraph | z (bgzip bedGraph) | bigwig; --vcf: v | z | b | u | tsv; reads: sam | bam | cram")
+      ->default_str("bedgraph / from -o");
   app.add_flag("-W,--write-index", write_index, "Write a tabix index (.tbi) beside a -O z output");
   app.add_flag("--track-line", track_line, "Start the bedGraph with a UCSC track line");
   bool fake_quant = false;
@@ -69,10 +83,38 @@ int run_score(int argc, char** argv) {
   app.add_option("--stride", stride, "Classifier models: bases between sliding windows (default --window / 2)");
   app.add_option("--class", class_name, "Classifier models: the class whose probability is the track (name or index; "
                                         "default: class 1)");
+  auto output_type_given = [&] { return app.count("--output-type") > 0; };
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
     options.quiet = common.quiet;
     if (model_path.empty()) model_path = model::default_model_path();
+    if (!variant_args.vcf.empty()) {
+      if (!input.empty()) throw Error(input, "--vcf scores a VCF against --ref; give no other input");
+      variant_args.reference = variant_args.reference.empty() ? input : variant_args.reference;
+      variant_args.model_path = model_path;
+      variant_args.output_type = output_type_given() ? output_type : "";
+      variant_args.window = window;
+      variant_args.both_strands = both_strands;
+      variant_args.prefix_reuse = !no_prefix_reuse;
+      variant_args.write_index = write_index;
+      variant_args.fake_quant = fake_quant;
+      variant_args.command_line = command_line(argc, argv);
+      variant_args.common = common;
+      return score_variants(variant_args);
+    }
+    if (input.empty()) throw Error("germ score", "no input: give a FASTA, reads (SAM/BAM/CRAM/FASTQ) or --vcf");
+    if (looks_like_reads(input)) {
+      ReadScoreArgs read_args;
+      read_args.input = input;
+      read_args.reference = variant_args.reference;
+      read_args.model_path = model_path;
+      read_args.output_type = output_type_given() ? output_type : "";
+      read_args.class_name = class_name;
+      read_args.fake_quant = fake_quant;
+      read_args.command_line = command_line(argc, argv);
+      read_args.common = common;
+      return score_reads(read_args);
+    }
     if (!common.region.empty()) options.regions.push_back(io::parse_region(common.region));
     score::TrackWriterOptions writer_options;
     writer_options.path = common.output;
