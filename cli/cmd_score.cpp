@@ -102,7 +102,7 @@ int run_score(int argc, char** argv) {
       variant_args.common = common;
       return score_variants(variant_args);
     }
-    if (input.empty()) throw Error("germ score", "no input: give a FASTA, reads (SAM/BAM/CRAM/FASTQ) or --vcf");
+    if (input.empty()) throw Error("no input: give a FASTA, reads (SAM/BAM/CRAM/FASTQ) or --vcf");
     if (looks_like_reads(input)) {
       ReadScoreArgs read_args;
       read_args.input = input;
