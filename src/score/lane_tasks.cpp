@@ -1,0 +1,151 @@
+#include "score/lane_tasks.hpp"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "tokenize/nucleotide_tokenizer.hpp"
+#include "util/error.hpp"
+
+namespace germ::score {
+namespace {
+
+constexpr float kNoValue = std::numeric_limits<float>::quiet_NaN();
+
+using tokenize::NucleotideTokenizer;
+const int64_t kGapId = NucleotideTokenizer::id_of('N');
+
+// 0-3 for A, C, G, T (the columns of base_log_probs), -1 for anything else.
+int base_index(char base) {
+  int64_t index = NucleotideTokenizer::id_of(base) - NucleotideTokenizer::kFirstBaseId;
+  return index >= 0 && index < 4 ? static_cast<int>(index) : -1;
+}
+
+bool window_is_gap(const std::string& bases, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i)
+    if (bases[i] != 'N') return false;
+  return true;
+}
+
+struct Lane {
+  size_t task = 0;
+  int64_t start = 0;  // current window start
+  size_t next_snapshot = 0;
+  model::LaneMemory memory;
+};
+
+int64_t task_end(const LaneTask& task) {
+  return std::min<int64_t>(task.score_to, static_cast<int64_t>(task.bases.size()));
+}
+
+}  // namespace
+
+std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const std::vector<LaneTask>& tasks,
+                                           int64_t max_lanes, int64_t* windows_run) {
+  c10::InferenceMode inference;
+  const auto& g = runner.geometry();
+  const int64_t window = g.window, context = g.context, tokens = g.raw_tokens();
+  std::vector<LaneTaskResult> results(tasks.size());
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const LaneTask& task = tasks[t];
+    if (task.start < task.valid_begin || task.score_from < task.start || task.score_to < task.score_from)
+      throw Error("lane task", "inconsistent start, valid_begin and score range");
+    size_t scored = static_cast<size_t>(task.score_to - task.score_from);
+    results[t].log_likelihood.assign(scored, kNoValue);
+    if (task.keep_entropy) results[t].entropy.assign(scored, kNoValue);
+    results[t].snapshots.resize(task.snapshot_at.size());
+  }
+  std::vector<Lane> lanes;
+  size_t next_task = 0;
+  auto refill = [&] {
+    while (static_cast<int64_t>(lanes.size()) < std::max<int64_t>(1, max_lanes) && next_task < tasks.size()) {
+      const LaneTask& task = tasks[next_task];
+      if (task.start < task_end(task) || !task.snapshot_at.empty())
+        lanes.push_back(Lane{next_task, task.start, 0, task.memory});
+      ++next_task;
+    }
+  };
+  // Saves the entering state for every snapshot requested at this lane's window start.
+  auto take_snapshots = [&](Lane& lane) {
+    const LaneTask& task = tasks[lane.task];
+    while (lane.next_snapshot < task.snapshot_at.size() && task.snapshot_at[lane.next_snapshot] <= lane.start) {
+      if (task.snapshot_at[lane.next_snapshot] != lane.start)
+        throw Error("lane task", "a snapshot position is not a window start");
+      results[lane.task].snapshots[lane.next_snapshot++] = lane.memory;
+    }
+  };
+  auto finished = [&](const Lane& lane) {
+    const LaneTask& task = tasks[lane.task];
+    return lane.start >= task_end(task) && lane.next_snapshot == task.snapshot_at.size();
+  };
+  refill();
+  while (!lanes.empty()) {
+    // A window of nothing but N has no values, and the gap ends the context (memory positions
+    // assume contiguous sequence).
+    for (size_t b = 0; b < lanes.size();) {
+      Lane& lane = lanes[b];
+      const std::string& bases = tasks[lane.task].bases;
+      const int64_t length = static_cast<int64_t>(bases.size());
+      take_snapshots(lane);
+      while (lane.start < length && !finished(lane) &&
+             window_is_gap(bases, lane.start, std::min(length, lane.start + window))) {
+        lane.start += window;
+        lane.memory.clear();
+        take_snapshots(lane);
+      }
+      if (finished(lane) || lane.start >= length) {
+        if (!finished(lane)) throw Error("lane task", "a snapshot position lies past the sequence");
+        lanes.erase(lanes.begin() + b);
+        refill();
+        continue;
+      }
+      ++b;
+    }
+    if (lanes.empty()) break;
+
+    const int64_t batch = static_cast<int64_t>(lanes.size());
+    at::Tensor ids = at::full({batch, tokens}, kGapId, at::kLong);  // outside the sequence: N
+    std::vector<int64_t> valid_from(batch);
+    std::vector<model::LaneMemory*> memories(batch);
+    for (int64_t b = 0; b < batch; ++b) {
+      const LaneTask& task = tasks[lanes[b].task];
+      const int64_t length = static_cast<int64_t>(task.bases.size());
+      const int64_t first = lanes[b].start - context;
+      const int64_t from = std::max(task.valid_begin, first), to = std::min(length, first + tokens);
+      NucleotideTokenizer::encode_into(std::string_view(task.bases).substr(from, to - from),
+                                       ids[b].data_ptr<int64_t>() + (from - first));
+      valid_from[b] = std::max<int64_t>(0, task.valid_begin - first);
+      memories[b] = &lanes[b].memory;
+    }
+    at::Tensor hidden = runner.step(ids, valid_from, memories);
+    at::Tensor log_probs = model::base_log_probs(runner.model(), hidden).contiguous();
+    if (windows_run) *windows_run += batch;
+    auto lp = log_probs.accessor<float, 3>();
+
+    for (int64_t b = 0; b < batch; ++b) {
+      Lane& lane = lanes[b];
+      const LaneTask& task = tasks[lane.task];
+      LaneTaskResult& out = results[lane.task];
+      const int64_t from = std::max(lane.start, task.score_from), to = std::min(lane.start + window, task_end(task));
+      for (int64_t pos = from; pos < to; ++pos) {
+        if (pos == task.valid_begin) continue;
+        const int64_t i = pos - lane.start;
+        int observed = base_index(task.bases[pos]);
+        if (observed < 0) continue;
+        out.log_likelihood[pos - task.score_from] = lp[b][i][observed];
+        if (task.keep_entropy) {
+          double entropy = 0;
+          for (int c = 0; c < 4; ++c) entropy -= std::exp(lp[b][i][c]) * lp[b][i][c];
+          out.entropy[pos - task.score_from] = static_cast<float>(entropy);
+        }
+      }
+      lane.start += window;  // a finished lane is replaced at the top of the loop
+    }
+  }
+  return results;
+}
+
+}  // namespace germ::score

@@ -1,0 +1,42 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/focus.hpp"
+
+namespace germ::score {
+
+// A stretch of sequence read window by window by one lane, optionally resuming from a saved
+// state. Variant scoring uses it to branch: one reference lane saves its memory at the
+// windows that hold variants, and each ALT resumes from there with its own sequence, so the
+// shared prefix is computed once (docs/score_variants.md).
+//
+// Positions are indices into `bases`. Windows start at `start`, start + window, ... and stop
+// once a window starts at or after `score_to` (or past the end of `bases`).
+struct LaneTask {
+  std::string bases;              // normalised ACGTN, in the strand to score
+  int64_t start = 0;              // first window start (>= valid_begin)
+  int64_t valid_begin = 0;        // bases before this index do not exist (a contig start)
+  model::LaneMemory memory;       // the state entering the first window
+  int64_t score_from = 0;         // log-likelihoods are kept for [score_from, score_to)
+  int64_t score_to = 0;
+  std::vector<int64_t> snapshot_at;  // window starts at which to save the entering state
+  bool keep_entropy = false;
+};
+
+struct LaneTaskResult {
+  // log P(base) for positions [score_from, score_to), natural log; NaN for N bases, for the
+  // base at valid_begin (no left context) and for positions past the end of `bases`.
+  std::vector<float> log_likelihood;
+  std::vector<float> entropy;  // of the predicted next-base distribution; only with keep_entropy
+  std::vector<model::LaneMemory> snapshots;  // one per snapshot_at, in its order
+};
+
+// Runs the tasks as lanes of batches (up to `lanes` at a time; a finished lane takes the
+// next task). A lane's values do not depend on the other lanes. A window of nothing but N is
+// skipped and clears the lane's memory, exactly as LaneScorer does.
+std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const std::vector<LaneTask>& tasks,
+                                           int64_t lanes, int64_t* windows_run = nullptr);
+
+}  // namespace germ::score
