@@ -31,7 +31,8 @@ struct ReadScoreArgs {
   std::string reference;    // --ref: needed to decode (and write) CRAM
   std::string model_path;
   std::string output_type;  // sam | bam | cram (empty: from the output name, else sam on stdout)
-  std::string class_name;   // classifier models: the class whose probability is reported
+  std::string class_name;   // classifier models: the class whose probability gp:f reports (default: the predicted)
+  int64_t window = 0;       // --window: classifier tile / causal window in bases (0: the model's)
   bool fake_quant = false;
   std::string command_line;  // recorded in the @PG line
   CommonOptions common;
