@@ -103,13 +103,15 @@ int run_score(int argc, char** argv) {
       return score_variants(variant_args);
     }
     if (input.empty()) throw Error("no input: give a FASTA, reads (SAM/BAM/CRAM/FASTQ) or --vcf");
-    if (looks_like_reads(input)) {
+    const bool reads_output = output_type_given() && (output_type == "sam" || output_type == "bam" || output_type == "cram");
+    if (looks_like_reads(input) || reads_output) {
       ReadScoreArgs read_args;
       read_args.input = input;
       read_args.reference = variant_args.reference;
       read_args.model_path = model_path;
       read_args.output_type = output_type_given() ? output_type : "";
       read_args.class_name = class_name;
+      read_args.window = window;
       read_args.fake_quant = fake_quant;
       read_args.command_line = command_line(argc, argv);
       read_args.common = common;

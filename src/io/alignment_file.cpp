@@ -15,12 +15,13 @@
 
 #include "io/bases.hpp"
 #include "util/error.hpp"
+#include "util/file_sync.hpp"
 
 namespace germ::io {
 namespace {
 
 // errno as text for a failed htslib call, which does not always set it.
-std::string reason(int error) { return error ? std::strerror(error) : "unknown error"; }
+std::string reason(int error) { return util::error_text(error); }
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -234,11 +235,7 @@ void AlignmentWriter::commit() {
   errno = 0;
   if (hts_close(file) != 0) throw Error(subject_, "write failed: " + reason(errno));
   if (!temporary_) return;
-  // On disk before it gets its final name, like every util::OutputFile.
-  int fd = ::open(temporary_->path().c_str(), O_RDONLY);
-  int synced = fd >= 0 ? ::fsync(fd) : -1, error = errno;
-  if (fd >= 0) ::close(fd);
-  if (synced != 0 && error != EINVAL) throw Error(subject_, "sync failed: " + reason(error));
+  util::sync_file(temporary_->path(), subject_);
   temporary_->commit();
 }
 

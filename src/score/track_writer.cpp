@@ -22,6 +22,7 @@ extern "C" {  // bwCommon.h, unlike bigWig.h, has no C++ guard
 #include <unordered_set>
 
 #include "util/error.hpp"
+#include "util/file_sync.hpp"
 #include "util/output_file.hpp"
 
 namespace germ::score {
@@ -39,19 +40,8 @@ namespace {
 
 std::string subject_for(const std::string& path) { return path == "-" ? "stdout" : path; }
 
-// errno as text for a failed library call; htslib and libBigWig do not always set it.
-std::string reason(int error) { return error ? std::strerror(error) : "unknown error"; }
-
-// fsync a file that a library wrote and closed, so that a committed track is on disk like every
-// util::OutputFile.
-void sync_file(const std::string& path, const std::string& subject) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw Error(subject, "cannot reopen to sync: " + reason(errno));
-  int synced = ::fsync(fd);
-  int error = errno;
-  ::close(fd);
-  if (synced != 0 && error != EINVAL) throw Error(subject, "sync failed: " + reason(error));
-}
+using util::sync_file;
+std::string reason(int error) { return util::error_text(error); }
 
 std::string interval_text(const std::string& contig, int64_t begin, int64_t end) {
   return contig + ":" + std::to_string(begin) + "-" + std::to_string(end);

@@ -1,0 +1,245 @@
+#include "score/variant_effect.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <tuple>
+
+#include "io/bases.hpp"
+#include "io/indexed_fasta.hpp"
+#include "score/lane_tasks.hpp"
+#include "util/error.hpp"
+
+namespace germ::score {
+namespace {
+
+constexpr float kNoValue = std::numeric_limits<float>::quiet_NaN();
+
+bool is_acgt(const std::string& bases) {
+  for (char c : bases)
+    if (c != 'A' && c != 'C' && c != 'G' && c != 'T') return false;
+  return !bases.empty();
+}
+
+std::string upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+bool is_symbolic(const std::string& alt) {
+  return alt.empty() || alt == "*" || alt == "." || alt.front() == '<' ||
+         alt.find_first_of("[]") != std::string::npos;
+}
+
+// The flag order in GERM_FLAG: record-level reasons first, then per-ALT ones, then caveats.
+const std::vector<const char*>& flag_order() {
+  using namespace variant_flag;
+  static const std::vector<const char*> order = {kContigMissing, kPastContigEnd, kNonAcgtRef, kRefMismatch,
+                                                 kSymbolicAlt,   kNonAcgtAlt,     kTooLong,    kEdge};
+  return order;
+}
+
+double nan_sum(const float* values, int64_t count) {
+  double sum = 0;
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isnan(values[i])) sum += values[i];
+  return sum;
+}
+
+// One variant read on one strand, in that strand's coordinates (the reverse strand counts
+// from the contig end, so its causal reading goes right to left in genome terms).
+struct StrandVariant {
+  size_t variant = 0;
+  int64_t position = 0, ref_length = 0, end = 0;  // REF start, REF length, scoring window end
+  std::vector<size_t> alt_index;                  // which ALTs of the record are scored
+  std::vector<std::string> alt_bases;             // in this strand's orientation
+};
+
+struct Group {
+  std::string contig;
+  bool reverse = false;
+  int64_t lane_start = 0, end = 0;  // strand coordinates of the lane's sequence
+  std::vector<size_t> members;      // StrandVariant indices
+};
+
+}  // namespace
+
+VariantScorer::VariantScorer(model::WindowRunner& runner, VariantScoreOptions options)
+    : runner_(runner), options_(options) {
+  const int64_t window = runner_.geometry().window;
+  if (options_.window < 2) throw Error("--window", "the variant window must be at least 2 bases");
+  if (options_.segment_windows < 1) throw Error("--segment", "must be at least 1");
+  const int64_t half = options_.window / 2;
+  lead_windows_ = std::max(runner_.geometry().warmup_windows(), (half + window - 1) / window);
+}
+
+std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& variants,
+                                               const io::IndexedFasta& reference) {
+  using namespace variant_flag;
+  const int64_t model_window = runner_.geometry().window, half = options_.window / 2;
+  std::vector<VariantScore> scores(variants.size());
+  std::vector<std::vector<bool>> raised(variants.size(), std::vector<bool>(flag_order().size(), false));
+  auto raise = [&](size_t v, const char* flag) {
+    for (size_t i = 0; i < flag_order().size(); ++i)
+      if (flag_order()[i] == flag) raised[v][i] = true;
+  };
+
+  // Checks, then one StrandVariant per scored strand.
+  std::vector<StrandVariant> strand_variants;
+  std::map<std::tuple<std::string, bool, int64_t>, size_t> group_of_key;
+  std::vector<Group> groups;
+  for (size_t v = 0; v < variants.size(); ++v) {
+    const Variant& variant = variants[v];
+    scores[v].llr.assign(variant.alts.size(), kNoValue);
+    if (!reference.has_contig(variant.contig)) {
+      raise(v, kContigMissing);
+      continue;
+    }
+    const int64_t length = reference.contig_length(variant.contig);
+    const std::string ref_allele = upper(variant.ref);
+    const int64_t ref_length = static_cast<int64_t>(ref_allele.size());
+    if (variant.position < 0 || variant.position + ref_length > length) {
+      raise(v, kPastContigEnd);
+      continue;
+    }
+    const std::string genome = upper(reference.fetch(variant.contig, variant.position, variant.position + ref_length));
+    if (!is_acgt(ref_allele) || !is_acgt(genome)) {
+      raise(v, kNonAcgtRef);
+      continue;
+    }
+    if (genome != ref_allele) {
+      raise(v, kRefMismatch);
+      continue;
+    }
+    StrandVariant forward;
+    forward.variant = v;
+    for (size_t a = 0; a < variant.alts.size(); ++a) {
+      const std::string alt = upper(variant.alts[a]);
+      if (is_symbolic(alt)) {
+        raise(v, kSymbolicAlt);
+      } else if (!is_acgt(alt)) {
+        raise(v, kNonAcgtAlt);
+      } else if (ref_length > half || static_cast<int64_t>(alt.size()) > half) {
+        raise(v, kTooLong);
+      } else {
+        forward.alt_index.push_back(a);
+        forward.alt_bases.push_back(alt);
+      }
+    }
+    if (forward.alt_index.empty()) continue;
+    const int64_t centre = variant.position + ref_length / 2;
+    if (centre - half < 0 || centre + half > length) raise(v, kEdge);
+
+    for (bool reverse : {false, true}) {
+      if (reverse && !options_.both_strands) break;
+      StrandVariant sv = forward;
+      sv.ref_length = ref_length;
+      sv.position = reverse ? length - variant.position - ref_length : variant.position;
+      if (reverse)
+        for (std::string& alt : sv.alt_bases) alt = io::reverse_complement(alt);
+      sv.end = std::min(length, sv.position + ref_length / 2 + half);
+      const int64_t segment = sv.position / model_window / options_.segment_windows;
+      // Without reuse every variant gets its own lanes, started on the same grid point, so
+      // both modes compute the same values.
+      auto key = std::make_tuple(variant.contig, reverse,
+                                 options_.prefix_reuse ? segment : static_cast<int64_t>(strand_variants.size()));
+      auto [it, fresh] = group_of_key.emplace(key, groups.size());
+      if (fresh) {
+        Group group;
+        group.contig = variant.contig;
+        group.reverse = reverse;
+        group.lane_start = std::max<int64_t>(0, (segment * options_.segment_windows - lead_windows_) * model_window);
+        groups.push_back(group);
+      }
+      Group& group = groups[it->second];
+      group.end = std::max(group.end, sv.end);
+      group.members.push_back(strand_variants.size());
+      strand_variants.push_back(std::move(sv));
+    }
+  }
+
+  // Phase 1: one reference lane per group, saving its state where each variant's window starts.
+  std::vector<LaneTask> reference_tasks(groups.size());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const Group& group = groups[g];
+    LaneTask& task = reference_tasks[g];
+    const int64_t length = reference.contig_length(group.contig);
+    if (group.reverse) {
+      task.bases = io::reverse_complement(
+          io::normalize_bases(reference.fetch(group.contig, length - group.end, length - group.lane_start)));
+    } else {
+      task.bases = io::normalize_bases(reference.fetch(group.contig, group.lane_start, group.end));
+    }
+    task.score_from = task.score_to = group.end - group.lane_start;
+    for (size_t m : group.members) {
+      const StrandVariant& sv = strand_variants[m];
+      task.score_from = std::min(task.score_from, sv.position - group.lane_start);
+      if (options_.prefix_reuse) task.snapshot_at.push_back(sv.position / model_window * model_window - group.lane_start);
+    }
+    std::sort(task.snapshot_at.begin(), task.snapshot_at.end());
+    task.snapshot_at.erase(std::unique(task.snapshot_at.begin(), task.snapshot_at.end()), task.snapshot_at.end());
+  }
+  std::vector<LaneTaskResult> reference_results = run_lane_tasks(runner_, reference_tasks, options_.lanes, &windows_run_);
+
+  // Phase 2: each ALT resumes from the saved state (or, without reuse, reads from the lane start).
+  struct AltJob {
+    size_t strand_variant, alt;
+  };
+  std::vector<LaneTask> alt_tasks;
+  std::vector<AltJob> alt_jobs;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const Group& group = groups[g];
+    const LaneTask& ref_task = reference_tasks[g];
+    for (size_t m : group.members) {
+      const StrandVariant& sv = strand_variants[m];
+      const int64_t at = sv.position - group.lane_start, end = sv.end - group.lane_start;
+      const int64_t window_start = sv.position / model_window * model_window - group.lane_start;
+      for (size_t a = 0; a < sv.alt_bases.size(); ++a) {
+        LaneTask task;
+        task.bases = ref_task.bases.substr(0, at) + sv.alt_bases[a] +
+                     ref_task.bases.substr(at + sv.ref_length, end - at - sv.ref_length);
+        task.score_from = at;
+        task.score_to = static_cast<int64_t>(task.bases.size());
+        if (options_.prefix_reuse) {
+          auto slot = std::lower_bound(ref_task.snapshot_at.begin(), ref_task.snapshot_at.end(), window_start);
+          task.start = window_start;
+          task.memory = reference_results[g].snapshots[slot - ref_task.snapshot_at.begin()];
+        }
+        alt_tasks.push_back(std::move(task));
+        alt_jobs.push_back({m, a});
+      }
+    }
+  }
+  std::vector<LaneTaskResult> alt_results = run_lane_tasks(runner_, alt_tasks, options_.lanes, &windows_run_);
+
+  // LLR per strand; the record's value is the mean over the strands read.
+  std::vector<size_t> group_of_member(strand_variants.size());
+  for (size_t g = 0; g < groups.size(); ++g)
+    for (size_t m : groups[g].members) group_of_member[m] = g;
+  std::vector<std::vector<double>> sums(variants.size()), strands(variants.size());
+  for (size_t j = 0; j < alt_jobs.size(); ++j) {
+    const StrandVariant& sv = strand_variants[alt_jobs[j].strand_variant];
+    const size_t g = group_of_member[alt_jobs[j].strand_variant];
+    const LaneTask& ref_task = reference_tasks[g];
+    const int64_t from = sv.position - groups[g].lane_start - ref_task.score_from;
+    const double reference_ll = nan_sum(reference_results[g].log_likelihood.data() + from, sv.end - sv.position);
+    const auto& alt_ll = alt_results[j].log_likelihood;
+    const double alt_ll_sum = nan_sum(alt_ll.data(), static_cast<int64_t>(alt_ll.size()));
+    const size_t record_alt = sv.alt_index[alt_jobs[j].alt];
+    auto& sum = sums[sv.variant];
+    auto& count = strands[sv.variant];
+    if (sum.empty()) sum.assign(variants[sv.variant].alts.size(), 0.0), count = sum;
+    sum[record_alt] += alt_ll_sum - reference_ll;
+    count[record_alt] += 1;
+  }
+  for (size_t v = 0; v < variants.size(); ++v) {
+    for (size_t a = 0; a < sums[v].size(); ++a)
+      if (strands[v][a] > 0) scores[v].llr[a] = static_cast<float>(sums[v][a] / strands[v][a]);
+    for (size_t i = 0; i < flag_order().size(); ++i)
+      if (raised[v][i]) scores[v].flags.push_back(flag_order()[i]);
+  }
+  return scores;
+}
+
+}  // namespace germ::score
