@@ -14,6 +14,7 @@
 #include "score/fasta_scorer.hpp"
 #include "score/read_scorer.hpp"
 #include "test_support.hpp"
+#include "tiny_focus_model.hpp"
 #include "tokenize/nucleotide_tokenizer.hpp"
 #include "util/error.hpp"
 
@@ -21,29 +22,7 @@ using namespace germ;
 
 namespace {
 
-// A tiny causal LM with a perturbed FOCUS adapter (so FOCUS differs from the base path) and
-// weights scaled up so that its predictions are far from uniform.
-struct TinyFocusModel {
-  model::GermModel model{nullptr};
-  model::FocusAdapter adapter{nullptr};
-  model::FocusGeometry geometry;
-
-  explicit TinyFocusModel(model::Normaliser normaliser = model::Normaliser::kSoftmax1) {
-    at::manual_seed(5);
-    model::ModelConfig config = model::ModelConfig::preset("tiny", model::ModelKind::kCausalLm);
-    config.layers = 2, config.hidden = 32, config.heads = 2, config.intermediate = 64, config.vocab = 10;
-    config.normaliser = normaliser;
-    model = model::GermModel(config, model::ModelKind::kCausalLm);
-    at::NoGradGuard no_grad;
-    for (auto& parameter : model->parameters()) parameter.mul_(3.0);
-    model->eval();
-    adapter = model::FocusAdapter(config);
-    adapter->initialise_from(model);
-    for (auto& parameter : adapter->parameters()) parameter.add_(at::randn_like(parameter) * 0.2);
-    adapter->eval();
-    geometry.k = 20, geometry.window = 100, geometry.memory = 6, geometry.context = 30;
-  }
-};
+using test_support::TinyFocusModel;
 
 std::string random_read(std::mt19937& rng, size_t length, double n_rate = 0.03) {
   std::uniform_real_distribution<double> unit(0, 1);

@@ -11,6 +11,7 @@
 #include "io/indexed_fasta.hpp"
 #include "model/focus.hpp"
 #include "score/fasta_scorer.hpp"
+#include "tiny_focus_model.hpp"
 #include "util/error.hpp"
 
 using namespace germ;
@@ -23,22 +24,9 @@ struct Record {
   float value;
 };
 
-struct Fixture {
-  model::GermModel model{nullptr};
-  model::FocusAdapter adapter{nullptr};
-  model::FocusGeometry geometry;
-  Fixture() {
-    torch::manual_seed(31);
-    model::ModelConfig c = model::ModelConfig::preset("tiny", model::ModelKind::kCausalLm);
-    c.layers = 2, c.hidden = 32, c.heads = 2, c.intermediate = 64, c.vocab = 10;
-    model = model::GermModel(c, model::ModelKind::kCausalLm);
-    torch::NoGradGuard no_grad;
-    for (auto& p : model->parameters()) p.mul_(4.0);
-    model->eval();
-    adapter = model::FocusAdapter(c);
-    adapter->initialise_from(model);
-    for (auto& p : adapter->parameters()) p.add_(torch::randn_like(p) * 0.3);
-    adapter->eval();
+// Seed 31, weights x4, adapter noise 0.3; k 25, window 100, memory 8, context 25.
+struct Fixture : test_support::TinyFocusModel {
+  Fixture() : TinyFocusModel(model::Normaliser::kSoftmax1, 31, 4.0, 0.3) {
     geometry.k = 25, geometry.window = 100, geometry.memory = 8, geometry.context = 25;
   }
 };
