@@ -2,7 +2,9 @@
 
 #include <htslib/hts_log.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "util/error.hpp"
@@ -10,6 +12,10 @@
 #include "util/runtime.hpp"
 
 namespace germ::cli {
+namespace {
+// What a shell reports for a process killed by SIGPIPE (128 + 13), as samtools would exit.
+constexpr int kStdoutClosedStatus = 141;
+}  // namespace
 
 void add_common_options(CLI::App& app, CommonOptions& o, unsigned flags) {
   if (flags & kOutput) app.add_option("-o,--output", o.output, "Output file ('-' = stdout)");
@@ -54,10 +60,13 @@ int run_command(CLI::App& app, int argc, char** argv, const std::function<int()>
   try {
     int rc = body();
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      std::fprintf(stderr, "%sstdout: write failed\n", prefix.c_str());
+      if (errno == EPIPE) return kStdoutClosedStatus;
+      std::fprintf(stderr, "%sstdout: write failed: %s\n", prefix.c_str(), std::strerror(errno));
       return 1;
     }
     return rc;
+  } catch (const StdoutClosed&) {
+    return kStdoutClosedStatus;
   } catch (const Error& e) {
     std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
   } catch (const std::bad_alloc&) {

@@ -7,8 +7,9 @@ namespace germ::util {
 
 // A file that appears under its final name only when complete: data goes to a temporary
 // file beside the target and commit() renames it. An OutputFile destroyed without commit()
-// (an error, an exception, a signal-free early return) removes the temporary, so a partial
-// result never looks like a finished one. "-" writes to stdout; commit() then flushes and
+// (an error, an exception, an early return) removes the temporary, and so does SIGINT/SIGTERM/
+// SIGHUP once remove_temporaries_on_signal() ran, so a partial result never looks like a
+// finished one. "-" writes to stdout; commit() then flushes and
 // reports write errors (full disk, closed pipe) instead of losing them.
 class OutputFile {
  public:
@@ -32,6 +33,7 @@ class OutputFile {
   std::string temp_path_;
   std::FILE* stream_ = nullptr;
   bool committed_ = false;
+  int signal_slot_ = -1;
 };
 
 // Removes `path` at scope exit unless release() was called: for outputs written by libraries
@@ -40,6 +42,8 @@ class TemporaryPath {
  public:
   explicit TemporaryPath(std::string final_path);
   ~TemporaryPath();
+  TemporaryPath(const TemporaryPath&) = delete;
+  TemporaryPath& operator=(const TemporaryPath&) = delete;
   const std::string& path() const { return temp_path_; }
   // Renames the temporary onto the final path.
   void commit();
@@ -48,9 +52,17 @@ class TemporaryPath {
   std::string final_path_;
   std::string temp_path_;
   bool committed_ = false;
+  int signal_slot_ = -1;
 };
 
 std::string temporary_name_for(const std::string& final_path);
+
+// Installs handlers for SIGINT, SIGTERM and SIGHUP (those not ignored when the process started)
+// that unlink every live temporary of OutputFile and TemporaryPath, then re-raise the signal
+// with its default action, so the exit status still says "killed by signal". Call once, early.
+void remove_temporaries_on_signal();
+// How many temporaries are registered for removal on a signal now (for tests).
+size_t live_temporary_count();
 
 // Writes the whole string atomically (temporary + rename).
 void write_file_atomically(const std::string& path, std::string_view data);
