@@ -20,8 +20,8 @@ constexpr int kStdoutClosedStatus = 141;
 void add_common_options(CLI::App& app, CommonOptions& o, unsigned flags) {
   if (flags & kOutput) app.add_option("-o,--output", o.output, "Output file ('-' = stdout)");
   if (flags & kThreads)
-    app.add_option("-@,--threads", o.threads, "Threads in total (0 = all cores)")
-        ->check(CLI::NonNegativeNumber);
+    // Checked by util::configure_threads, whose message is one readable line.
+    app.add_option("-@,--threads", o.threads, "Threads in total (0 = all cores; at most the cores)");
   if (flags & kDevice)
     app.add_option("--device", o.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   if (flags & kSeed) app.add_option("--seed", o.seed, "Random seed")->capture_default_str();

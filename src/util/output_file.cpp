@@ -1,6 +1,7 @@
 #include "util/output_file.hpp"
 
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -55,10 +56,21 @@ extern "C" void remove_temporaries_and_reraise(int signal_number) {
   std::raise(signal_number);
 }
 
+// A target that exists and is neither a regular file nor a directory (/dev/null, /dev/stdout,
+// a FIFO) is written in place: renaming a temporary onto it would replace the device node (as
+// root, even /dev/null) instead of writing to it. A directory is refused before any work.
+bool writes_in_place(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return false;
+  if (S_ISDIR(info.st_mode)) throw Error(path, "is a directory, not an output file");
+  return !S_ISREG(info.st_mode);
+}
+
 }  // namespace
 
 void remove_temporaries_on_signal() {
-  for (int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+  // SIGABRT too: a library's failed assertion must not leave a half-written output either.
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGABRT}) {
     struct sigaction previous {};
     // A signal ignored by whoever started us (nohup, a background job) stays ignored.
     if (::sigaction(signal_number, nullptr, &previous) != 0 || previous.sa_handler == SIG_IGN) continue;
@@ -97,8 +109,9 @@ OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
     stream_ = stdout;
     return;
   }
-  temp_path_ = temporary_name_for(path_);
-  signal_slot_ = register_temporary(temp_path_);
+  in_place_ = writes_in_place(path_);
+  temp_path_ = in_place_ ? path_ : temporary_name_for(path_);
+  if (!in_place_) signal_slot_ = register_temporary(temp_path_);
   stream_ = std::fopen(temp_path_.c_str(), "wb");
   if (!stream_) {
     int saved = errno;
@@ -110,7 +123,7 @@ OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
 OutputFile::~OutputFile() {
   if (committed_ || is_stdout()) return;
   if (stream_) std::fclose(stream_);
-  std::remove(temp_path_.c_str());
+  if (!in_place_) std::remove(temp_path_.c_str());
   unregister_temporary(signal_slot_);
 }
 
@@ -139,24 +152,25 @@ void OutputFile::commit() {
   int closed = std::fclose(stream_);
   stream_ = nullptr;
   if (closed != 0) fail(std::string("close failed: ") + std::strerror(errno));
-  if (std::rename(temp_path_.c_str(), path_.c_str()) != 0)
+  if (!in_place_ && std::rename(temp_path_.c_str(), path_.c_str()) != 0)
     fail(std::string("cannot rename temporary file into place: ") + std::strerror(errno));
   committed_ = true;
   unregister_temporary(signal_slot_);
 }
 
 TemporaryPath::TemporaryPath(std::string final_path)
-    : final_path_(std::move(final_path)), temp_path_(temporary_name_for(final_path_)) {
-  signal_slot_ = register_temporary(temp_path_);
+    : final_path_(std::move(final_path)), in_place_(writes_in_place(final_path_)) {
+  temp_path_ = in_place_ ? final_path_ : temporary_name_for(final_path_);
+  if (!in_place_) signal_slot_ = register_temporary(temp_path_);
 }
 
 TemporaryPath::~TemporaryPath() {
-  if (!committed_) std::remove(temp_path_.c_str());
+  if (!committed_ && !in_place_) std::remove(temp_path_.c_str());
   unregister_temporary(signal_slot_);
 }
 
 void TemporaryPath::commit() {
-  if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
+  if (!in_place_ && std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
     throw Error(final_path_, std::string("cannot rename temporary file into place: ") +
                                  std::strerror(errno));
   committed_ = true;

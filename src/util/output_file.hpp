@@ -8,9 +8,10 @@ namespace germ::util {
 // A file that appears under its final name only when complete: data goes to a temporary
 // file beside the target and commit() renames it. An OutputFile destroyed without commit()
 // (an error, an exception, an early return) removes the temporary, and so does SIGINT/SIGTERM/
-// SIGHUP once remove_temporaries_on_signal() ran, so a partial result never looks like a
+// SIGHUP/SIGABRT once remove_temporaries_on_signal() ran, so a partial result never looks like a
 // finished one. "-" writes to stdout; commit() then flushes and
-// reports write errors (full disk, closed pipe) instead of losing them.
+// reports write errors (full disk, closed pipe) instead of losing them. An existing device or
+// FIFO (/dev/null, /dev/full, a named pipe) is written in place; a directory is an error.
 class OutputFile {
  public:
   explicit OutputFile(std::string path);
@@ -33,6 +34,7 @@ class OutputFile {
   std::string temp_path_;
   std::FILE* stream_ = nullptr;
   bool committed_ = false;
+  bool in_place_ = false;  // an existing device or FIFO: written directly, never renamed over
   int signal_slot_ = -1;
 };
 
@@ -50,6 +52,7 @@ class TemporaryPath {
 
  private:
   std::string final_path_;
+  bool in_place_ = false;
   std::string temp_path_;
   bool committed_ = false;
   int signal_slot_ = -1;
@@ -57,7 +60,7 @@ class TemporaryPath {
 
 std::string temporary_name_for(const std::string& final_path);
 
-// Installs handlers for SIGINT, SIGTERM and SIGHUP (those not ignored when the process started)
+// Installs handlers for SIGINT, SIGTERM, SIGHUP and SIGABRT (those not ignored when the process started)
 // that unlink every live temporary of OutputFile and TemporaryPath, then re-raise the signal
 // with its default action, so the exit status still says "killed by signal". Call once, early.
 void remove_temporaries_on_signal();
