@@ -75,7 +75,11 @@ int run_command(CLI::App& app, int argc, char** argv, const std::function<int()>
     // LibTorch errors carry a multi-line backtrace; the first line is the message.
     std::string message = e.what();
     message = message.substr(0, message.find('\n'));
-    std::fprintf(stderr, "%sinternal error: %s\n", prefix.c_str(), message.c_str());
+    // LibTorch reports a failed allocation as a c10::Error, not std::bad_alloc.
+    if (message.find("can't allocate memory") != std::string::npos)
+      std::fprintf(stderr, "%sout of memory (%s)\n", prefix.c_str(), message.c_str());
+    else
+      std::fprintf(stderr, "%sinternal error: %s\n", prefix.c_str(), message.c_str());
   }
   return 1;
 }

@@ -12,7 +12,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(safetensors fasta region labelled_csv)
 CXX=${FUZZ_CXX:-clang++-14}
 command -v "$CXX" >/dev/null || CXX=clang++
-out=build-fuzz
+out=${FUZZ_BUILD_DIR:-build-fuzz}
 mkdir -p "$out/findings"
 
 # What each target compiles besides itself.
