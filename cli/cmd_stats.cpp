@@ -123,13 +123,20 @@ int run_stats(int argc, char** argv) {
     total.name = "total";
     std::vector<stats::ContigComposition> rows;  // JSON is one document; text and TSV stream
     stats::CompositionTextFormat text_format;
-    if (output_type == "text") out.write(text_format.header());
-    if (output_type == "tsv") out.write(stats::composition_tsv_header());
+    // The header waits for the first row, so input rejected up front (not a FASTA, a bad
+    // region) leaves nothing at all on stdout.
+    bool header_written = output_type == "json";
+    auto write_header = [&] {
+      if (!header_written) out.write(output_type == "tsv" ? stats::composition_tsv_header() : text_format.header());
+      header_written = true;
+    };
     stats::summarise_sequences(input, regions, [&](const stats::ContigComposition& row) {
       total.merge(row);
+      write_header();
       if (output_type == "json") rows.push_back(row);
       else out.write(output_type == "tsv" ? stats::composition_tsv_row(row) : text_format.row(row));
     });
+    write_header();
     if (output_type == "json") out.write(stats::format_composition_json(rows, total));
     else if (output_type == "tsv") out.write(stats::composition_tsv_total_row(total));
     else out.write(text_format.row(total));

@@ -2,7 +2,9 @@
 
 #include <htslib/hts_log.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "util/error.hpp"
@@ -10,12 +12,16 @@
 #include "util/runtime.hpp"
 
 namespace germ::cli {
+namespace {
+// What a shell reports for a process killed by SIGPIPE (128 + 13), as samtools would exit.
+constexpr int kStdoutClosedStatus = 141;
+}  // namespace
 
 void add_common_options(CLI::App& app, CommonOptions& o, unsigned flags) {
   if (flags & kOutput) app.add_option("-o,--output", o.output, "Output file ('-' = stdout)");
   if (flags & kThreads)
-    app.add_option("-@,--threads", o.threads, "Threads in total (0 = all cores)")
-        ->check(CLI::NonNegativeNumber);
+    // Checked by util::configure_threads, whose message is one readable line.
+    app.add_option("-@,--threads", o.threads, "Threads in total (0 = all cores; at most the cores)");
   if (flags & kDevice)
     app.add_option("--device", o.device, "cpu | cuda | cuda:N | auto")->capture_default_str();
   if (flags & kSeed) app.add_option("--seed", o.seed, "Random seed")->capture_default_str();
@@ -54,10 +60,13 @@ int run_command(CLI::App& app, int argc, char** argv, const std::function<int()>
   try {
     int rc = body();
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      std::fprintf(stderr, "%sstdout: write failed\n", prefix.c_str());
+      if (errno == EPIPE) return kStdoutClosedStatus;
+      std::fprintf(stderr, "%sstdout: write failed: %s\n", prefix.c_str(), std::strerror(errno));
       return 1;
     }
     return rc;
+  } catch (const StdoutClosed&) {
+    return kStdoutClosedStatus;
   } catch (const Error& e) {
     std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
   } catch (const std::bad_alloc&) {
@@ -66,7 +75,11 @@ int run_command(CLI::App& app, int argc, char** argv, const std::function<int()>
     // LibTorch errors carry a multi-line backtrace; the first line is the message.
     std::string message = e.what();
     message = message.substr(0, message.find('\n'));
-    std::fprintf(stderr, "%sinternal error: %s\n", prefix.c_str(), message.c_str());
+    // LibTorch reports a failed allocation as a c10::Error, not std::bad_alloc.
+    if (message.find("can't allocate memory") != std::string::npos)
+      std::fprintf(stderr, "%sout of memory (%s)\n", prefix.c_str(), message.c_str());
+    else
+      std::fprintf(stderr, "%sinternal error: %s\n", prefix.c_str(), message.c_str());
   }
   return 1;
 }

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "germ/version.hpp"
+#include "util/output_file.hpp"
 #include "util/runtime.hpp"
 
 namespace germ::cli {
@@ -90,8 +91,10 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_TOP_PAD, 16 << 20);
   mallopt(M_ARENA_MAX, 2);
-  // A closed stdout pipe must surface as a write error we can report, not kill us silently.
+  // A closed stdout pipe must surface as a write error (EPIPE), not kill us before temporaries
+  // are removed; run_command then exits quietly with 141, as if killed by SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
+  germ::util::remove_temporaries_on_signal();
   if (argc < 2) {
     print_usage(stderr);
     return 1;

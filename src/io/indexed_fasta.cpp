@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -62,6 +63,36 @@ std::string build_failure(const std::string& path) {
          "have equal lengths); run `samtools faidx " + path + "` to see why";
 }
 
+// htslib trusts the .gzi (it asserts, aborting the process, on offsets that do not match the
+// blocks), so a damaged one is caught here. Layout: u64 entry count, then per entry the u64
+// compressed and uncompressed offsets of a block start, both increasing.
+void check_gzi(const std::string& fasta_path, const std::string& gzi_path) {
+  std::ifstream in(gzi_path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto u64_at = [&](size_t offset) {
+    uint64_t value = 0;
+    for (int i = 7; i >= 0; --i) value = (value << 8) | static_cast<unsigned char>(bytes[offset + i]);
+    return value;
+  };
+  auto corrupted = [&](const std::string& problem) {
+    throw Error(gzi_path, "bgzip index is corrupted (" + problem + "); delete it to have it rebuilt, or run "
+                          "`samtools faidx " + fasta_path + "`");
+  };
+  if (bytes.size() < 8) corrupted("shorter than its 8-byte entry count");
+  uint64_t entries = u64_at(0);
+  if (entries != (bytes.size() - 8) / 16 || (bytes.size() - 8) % 16 != 0)
+    corrupted(std::to_string(entries) + " entries in " + std::to_string(bytes.size()) + " bytes");
+  const uint64_t compressed_size = fs::file_size(fasta_path);
+  uint64_t previous_compressed = 0, previous_uncompressed = 0;
+  for (uint64_t i = 0; i < entries; ++i) {
+    uint64_t compressed = u64_at(8 + 16 * i), uncompressed = u64_at(16 + 16 * i);
+    if (compressed <= previous_compressed || uncompressed < previous_uncompressed || compressed >= compressed_size)
+      corrupted("entry " + std::to_string(i + 1) + " is out of order or past the end of " + fasta_path);
+    previous_compressed = compressed;
+    previous_uncompressed = uncompressed;
+  }
+}
+
 bool directory_is_writable(const std::string& path) {
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
@@ -86,6 +117,7 @@ IndexedFasta::IndexedFasta(const std::string& path) : path_(path) {
   std::string fai = fai_path_for(path);
   std::string gzi = gzi_path_for(path);
   if (has_index(path)) {
+    if (bgzf) check_gzi(path, gzi);
     load_contigs(fai);
     index_ = fai_load3(path.c_str(), fai.c_str(), bgzf ? gzi.c_str() : nullptr, 0);
   } else if (directory_is_writable(path)) {

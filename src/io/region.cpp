@@ -46,7 +46,9 @@ Region parse_range(const std::string& text, std::string contig, const std::strin
 }  // namespace
 
 std::string Region::to_string() const {
-  std::string name = contig.find(':') == std::string::npos ? contig : "{" + contig + "}";
+  // Quoted when parse_region would otherwise misread the name: a ':' or a leading '{'.
+  bool quote = contig.find(':') != std::string::npos || (!contig.empty() && contig.front() == '{');
+  std::string name = quote ? "{" + contig + "}" : contig;
   if (whole_contig()) return name;
   std::string text = name + ":" + std::to_string(begin + 1);
   if (end >= 0) text += "-" + std::to_string(end);
@@ -56,7 +58,8 @@ std::string Region::to_string() const {
 Region parse_region(const std::string& text, const std::function<bool(const std::string&)>& is_contig) {
   if (text.empty()) reject(text, "empty region");
   if (text.front() == '{') {
-    size_t close = text.find('}');
+    // The last '}': the position range after it never holds one, the name may (found by fuzzing).
+    size_t close = text.rfind('}');
     if (close == std::string::npos) reject(text, "'{' without a closing '}'");
     std::string contig = text.substr(1, close - 1);
     if (close + 1 == text.size()) {

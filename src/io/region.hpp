@@ -12,7 +12,8 @@ struct Region {
   int64_t end = -1;
 
   bool whole_contig() const { return begin == 0 && end == -1; }
-  // samtools syntax, 1-based inclusive; a name containing ':' is quoted as "{name}", so
+  // samtools syntax, 1-based inclusive; a name containing ':' or starting with '{' is quoted
+  // as "{name}", so
   // parse_region(r.to_string()) == r.
   std::string to_string() const;
   bool operator==(const Region& other) const {

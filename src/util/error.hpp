@@ -20,4 +20,11 @@ class ModelCorrupted : public Error {
       : Error(path, "model is corrupted: " + reason) {}
 };
 
+// The reader of stdout went away (`germ score x.fa | head`): not a failure to report. The CLI
+// exits quietly with status 141 (128 + SIGPIPE), as a tool killed by SIGPIPE does.
+class StdoutClosed : public Error {
+ public:
+  StdoutClosed() : Error("stdout", "closed by the reader") {}
+};
+
 }  // namespace germ

@@ -97,7 +97,9 @@ int hardware_threads() {
 
 int configure_threads(int threads) {
   if (threads < 0) throw Error("-@/--threads", "must be 0 (all cores) or a positive number");
-  if (threads == 0) threads = hardware_threads();
+  // 0 means all cores; more threads than cores only oversubscribe them (and -@ 10000 would
+  // start ten thousand OpenMP threads), so larger counts are clamped to the core count.
+  if (threads == 0 || threads > hardware_threads()) threads = hardware_threads();
   // With LibTorch's OpenMP backend this is omp_set_num_threads on this thread, which is also
   // what Debian's oneDNN (OpenMP runtime: the integer GEMMs, quant/int8_gemm.cpp) sizes its
   // parallel regions by. Other threads get the same count from LibTorch's lazy per-thread

@@ -21,7 +21,8 @@ BlasInfo detect_blas();
 void warn_if_reference_blas();
 
 // Splits `threads` between LibTorch intra-op, OpenBLAS and TBB so that the three pools do
-// not oversubscribe the cores. 0 = all hardware threads.
+// not oversubscribe the cores. 0 = all hardware threads; more than that is clamped to it;
+// negative is an error. Returns the count used.
 int configure_threads(int threads);
 int hardware_threads();
 

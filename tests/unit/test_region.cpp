@@ -71,6 +71,10 @@ TEST(ParseRegion, AcceptsSamtoolsSyntax) {
       {"{HLA-A*01:01}:5-9", {"HLA-A*01:01", 4, 9}},
       {"{chr1:100-200}", {"chr1:100-200", 0, -1}},
       {"chrUn_KI270742v1", {"chrUn_KI270742v1", 0, -1}},
+      // Braces inside a quoted name (found by fuzzing): the closing brace is the last one.
+      {"{:}:-}", {":}:-", 0, -1}},
+      {"{a}:b}:3-4", {"a}:b", 2, 4}},
+      {"{{x}", {"{x", 0, -1}},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(parse_region(c.text), c.expected) << c.text;
@@ -78,6 +82,7 @@ TEST(ParseRegion, AcceptsSamtoolsSyntax) {
   }
   EXPECT_EQ(Region({"chr1", 99, 200}).to_string(), "chr1:100-200");
   EXPECT_EQ(Region({"a:b", 0, -1}).to_string(), "{a:b}");
+  EXPECT_EQ(Region({"{x", 0, -1}).to_string(), "{{x}");
 }
 
 TEST(ParseRegion, KnownContigNamesWinOverRanges) {

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -97,5 +99,39 @@ TEST(Runtime, DeviceSelection) {
   if (!torch::cuda::is_available()) {
     EXPECT_THROW(util::select_device("cuda"), Error);
     EXPECT_TRUE(util::select_device("auto").is_cpu());
+  }
+}
+
+TEST(OutputFile, TemporariesAreRegisteredForSignalsUntilCommitted) {
+  namespace fs = std::filesystem;
+  const fs::path target = fs::temp_directory_path() / ("germ-signal-test-" + std::to_string(::getpid()));
+  const size_t before = germ::util::live_temporary_count();
+  {
+    germ::util::OutputFile out(target.string());
+    EXPECT_EQ(germ::util::live_temporary_count(), before + 1);
+    out.write("x");
+    out.commit();
+    EXPECT_EQ(germ::util::live_temporary_count(), before);
+  }
+  {
+    germ::util::OutputFile abandoned(target.string() + ".b");
+    EXPECT_EQ(germ::util::live_temporary_count(), before + 1);
+  }
+  EXPECT_EQ(germ::util::live_temporary_count(), before);
+  EXPECT_FALSE(fs::exists(target.string() + ".b"));
+  fs::remove(target);
+}
+
+TEST(OutputFile, DevicesAreWrittenInPlaceAndDirectoriesRefused) {
+  germ::util::write_file_atomically("/dev/null", "discarded");
+  struct stat info {};
+  ASSERT_EQ(::stat("/dev/null", &info), 0);
+  EXPECT_TRUE(S_ISCHR(info.st_mode)) << "/dev/null must stay a device";
+  const std::string folder = std::filesystem::temp_directory_path().string();
+  try {
+    germ::util::OutputFile out(folder);
+    FAIL() << "a directory was accepted as an output file";
+  } catch (const germ::Error& e) {
+    EXPECT_EQ(std::string(e.what()), folder + ": is a directory, not an output file");
   }
 }
