@@ -8,6 +8,7 @@ packages=(
   libhts-dev libsentencepiece-dev libcli11-dev libtbb-dev zlib1g-dev
   libgtest-dev nlohmann-json3-dev libbigwig-dev libdnnl-dev
   samtools bcftools tabix
+  clang-14 libclang-rt-14-dev  # scripts/sanitize.sh: libFuzzer targets
 )
 # Benchmarks compare against PyTorch; CI and users who only build do not need it.
 if [ "${GERM_WITH_BENCH_DEPS:-0}" = 1 ]; then packages+=(python3-torch); fi

@@ -45,6 +45,13 @@ std::vector<Region> merge_regions(std::vector<Region> regions) {
   return merged;
 }
 
+// htslib flags a contig missing from the header but declares it and parses the record anyway
+// (many real VCFs have no ##contig lines); every other error code, or a POS that is not a
+// positive number (htslib reads "abc" as 0), is damage.
+bool usable(const bcf1_t* record) {
+  return (record->errcode & ~BCF_ERR_CTG_UNDEF) == 0 && record->pos >= 0;
+}
+
 }  // namespace
 
 struct VcfReader::State {
@@ -111,7 +118,7 @@ bool VcfReader::next(bcf1_t* record) {
   bool got = regions_.empty() ? false : next_in_regions(record);
   if (regions_.empty()) {
     int status = bcf_read(state_->file, header_, record);
-    if (status < -1 || (status == 0 && record->errcode))
+    if (status < -1 || (status == 0 && !usable(record)))
       throw Error(path_, "damaged or truncated record after record " + std::to_string(records_read_));
     got = status == 0;
   }
@@ -139,7 +146,8 @@ bool VcfReader::next_in_regions(bcf1_t* record) {
     const Region& region = regions_[s.next_region - 1];
     int status = s.is_bcf ? bcf_itr_next(s.file, s.iterator, record)
                           : tbx_itr_next(s.file, s.tabix, s.iterator, &s.line);
-    if (status >= 0 && !s.is_bcf && (vcf_parse(&s.line, header_, record) != 0 || record->errcode)) status = -2;
+    if (status >= 0 && !s.is_bcf && vcf_parse(&s.line, header_, record) != 0) status = -2;
+    if (status >= 0 && !usable(record)) status = -2;
     if (status < -1)
       throw Error(path_, "damaged or truncated record after record " + std::to_string(records_read_));
     if (status == -1) {

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "util/error.hpp"
 #include "util/output_file.hpp"
@@ -123,15 +125,40 @@ TEST(OutputFile, TemporariesAreRegisteredForSignalsUntilCommitted) {
 }
 
 TEST(OutputFile, DevicesAreWrittenInPlaceAndDirectoriesRefused) {
-  germ::util::write_file_atomically("/dev/null", "discarded");
+  // A FIFO of our own is the special file under test: it behaves like /dev/null or /dev/stdout
+  // (not a regular file) and does not depend on how the machine's /dev was set up (a CI
+  // container once had a /dev/null that was not a character device).
+  const fs::path dir = fresh_dir("fifo");
+  const fs::path fifo = dir / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] {
+    std::ifstream in(fifo, std::ios::binary);
+    received.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  });
+  germ::util::write_file_atomically(fifo.string(), "through the pipe");
+  reader.join();
+  EXPECT_EQ(received, "through the pipe");
   struct stat info {};
-  ASSERT_EQ(::stat("/dev/null", &info), 0);
-  EXPECT_TRUE(S_ISCHR(info.st_mode)) << "/dev/null must stay a device";
-  const std::string folder = std::filesystem::temp_directory_path().string();
+  ASSERT_EQ(::stat(fifo.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode)) << "the FIFO was renamed over";
+  EXPECT_EQ(files_in(dir), 1u) << "a temporary was left beside the FIFO";
+
+  struct stat null_before {};
+  if (::stat("/dev/null", &null_before) == 0 && S_ISCHR(null_before.st_mode)) {
+    germ::util::write_file_atomically("/dev/null", "discarded");
+    struct stat null_after {};
+    ASSERT_EQ(::stat("/dev/null", &null_after), 0);
+    EXPECT_TRUE(S_ISCHR(null_after.st_mode)) << "/dev/null must stay a device";
+    EXPECT_EQ(null_after.st_ino, null_before.st_ino);
+  }
+
+  const std::string folder = dir.string();
   try {
     germ::util::OutputFile out(folder);
     FAIL() << "a directory was accepted as an output file";
   } catch (const germ::Error& e) {
     EXPECT_EQ(std::string(e.what()), folder + ": is a directory, not an output file");
   }
+  fs::remove_all(dir);
 }
