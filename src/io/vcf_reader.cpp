@@ -137,9 +137,10 @@ int VcfReader::declare_contigs(const ContigSizes& contigs) {
 // htslib flags a VCF contig missing from the header but declares it and parses the record
 // anyway (many real VCFs have no ##contig lines); a BCF record must name a contig of the file's
 // own header (contigs declared later by germ would silently take its unknown numbers). Every
-// other error code, or a POS that is not a positive number (htslib reads "abc" as 0), is damage.
+// other error code, a POS that is not a positive number (htslib reads "abc" as 0), or a record
+// without even a REF allele (NUL bytes where REF should be; found by fuzzing), is damage.
 bool VcfReader::usable(const bcf1_t* record) const {
-  if (record->pos < 0) return false;
+  if (record->pos < 0 || record->n_allele < 1) return false;
   if (state_->is_bcf) return record->errcode == 0 && record->rid >= 0 && record->rid < state_->declared_contigs;
   return (record->errcode & ~BCF_ERR_CTG_UNDEF) == 0;
 }

@@ -119,12 +119,15 @@ write("v_nocontig.vcf", [record("chr1", 100), "chrUn\t5\t.\tA\tC\t.\t.\tAF=0.5\n
 full = head + record("chr1", 100) + record("chr1", 200)
 open(f"{work}/v_cut_midline.vcf", "w").write(full[:-9])                 # no line end
 open(f"{work}/v_cut_columns.vcf", "w").write(full[:full.rindex("\t.\t.\t")] + "\n")  # 5 columns
+open(f"{work}/v_nul_ref.vcf", "wb").write(head.encode() + b"chr1\t1\t.\0\0\0\0\0\0\0\0\0\0\tA\t.\t.\t.\n")  # found by fuzzing
 PY
 V="$WORK"
 bad "VCF cut mid-line" "v_cut_midline.vcf: truncated: the last line has no line end" -- \
   "$GERM" score -q --vcf "$V/v_cut_midline.vcf" --ref "$FA" --window 200 -o "$OUT"
 bad "VCF record with 5 of 8 columns" "v_cut_columns.vcf: damaged or truncated record after record 1" -- \
   "$GERM" score -q --vcf "$V/v_cut_columns.vcf" --ref "$FA" --window 200 -o "$OUT"
+bad "VCF record with NUL bytes for REF (was: segfault)" "v_nul_ref.vcf: damaged or truncated record after record 0" -- \
+  "$GERM" score -q --vcf "$V/v_nul_ref.vcf" --ref "$FA" --window 200 -o "$OUT"
 bgzip -c "$V/v_ok.vcf" > "$V/v_ok.vcf.gz"
 head -c $(( $(stat -c %s "$V/v_ok.vcf.gz") - 28 )) "$V/v_ok.vcf.gz" > "$V/v_cut.vcf.gz"
 bad "bgzip VCF without its EOF block" "v_cut.vcf.gz: truncated" -- \
