@@ -1,0 +1,81 @@
+// CPU against CUDA, run where a GPU and a CUDA build of germ exist (the H200 machine, docs/gpu.md);
+// skipped elsewhere. Tolerances: fp32 1e-4 absolute, bf16 1e-2 relative to the output's scale.
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <ATen/ATen.h>
+
+#include "cuda/attention_glue.hpp"
+#include "model/attention.hpp"
+#include "model/config.hpp"
+#include "model/transformer.hpp"
+
+namespace {
+
+bool gpu_ready() { return torch::cuda::is_available(); }
+
+struct AttentionCase {
+  bool causal, softmax1;
+  int64_t dim;
+};
+
+class CudaAttention : public ::testing::TestWithParam<AttentionCase> {};
+
+TEST_P(CudaAttention, FusedKernelMatchesTheCpuReference) {
+  if (!gpu_ready() || !germ::cuda::cuda_kernels_built()) GTEST_SKIP() << "needs a GPU and -DGERM_CUDA=ON";
+  const AttentionCase c = GetParam();
+  at::manual_seed(5);
+  const int64_t batch = 2, heads = 4, length = 300;
+  at::Tensor q = at::randn({batch, heads, length, c.dim}), k = at::randn({batch, heads, length, c.dim});
+  at::Tensor v = at::randn({batch, heads, length, c.dim});
+  at::Tensor slopes = germ::model::alibi_slopes(heads);
+  at::Tensor positions = at::arange(length, at::kFloat);
+  at::Tensor keep = at::ones({batch, length}, at::kByte);
+  keep[1].narrow(0, 250, 50).zero_();  // the second sequence is padded
+  at::Tensor bias = germ::model::alibi_bias(slopes, length, c.causal).unsqueeze(0) +
+                    germ::model::padding_bias(keep.to(at::kLong), at::kFloat);
+  const auto normaliser = c.softmax1 ? germ::model::Normaliser::kSoftmax1 : germ::model::Normaliser::kSoftmax;
+  at::Tensor expected = germ::model::attend_reference(q, k, v, bias, normaliser);
+  const at::Device gpu(at::kCUDA);
+  for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    at::Tensor got = germ::cuda::fused_attention(q.to(gpu, dtype), k.to(gpu, dtype), v.to(gpu, dtype), slopes.to(gpu),
+                                                 positions.to(gpu), positions.to(gpu), keep.to(gpu), c.causal,
+                                                 c.softmax1)
+                         .to(at::kCPU, at::kFloat);
+    const float error = (got - expected).abs().max().item<float>();
+    if (dtype == at::kFloat)
+      EXPECT_LT(error, 1e-4f) << "fp32";
+    else
+      EXPECT_LT(error, 1e-2f * std::max(1.0f, expected.abs().max().item<float>())) << "bf16";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaAttention,
+                         ::testing::Values(AttentionCase{false, true, 32}, AttentionCase{true, true, 64},
+                                           AttentionCase{false, false, 64}, AttentionCase{true, true, 128}));
+
+TEST(CudaModel, EncoderAndCausalLmAgreeWithTheCpu) {
+  if (!gpu_ready()) GTEST_SKIP() << "needs a GPU";
+  for (auto kind : {germ::model::ModelKind::kEncoderMlm, germ::model::ModelKind::kCausalLm}) {
+    germ::model::ModelConfig config = germ::model::ModelConfig::preset("tiny", kind);
+    config.vocab = 32;
+    config.dropout = 0.0;
+    germ::model::GermModel model(config, kind);
+    model->eval();
+    at::Tensor ids = at::randint(5, 32, {3, 200}, at::kLong);
+    at::Tensor on_cpu = model->forward(ids);
+    model->to(at::Device(at::kCUDA));
+    at::Tensor on_gpu = model->forward(ids.to(at::kCUDA)).to(at::kCPU);
+    EXPECT_LT((on_gpu - on_cpu).abs().max().item<float>(), 1e-4f);
+  }
+}
+
+TEST(CudaBuild, WithoutKernelsTheFusedPathSaysHowToGetThem) {
+  if (germ::cuda::cuda_kernels_built()) GTEST_SKIP() << "this build has the kernels";
+  at::Tensor t = at::zeros({1, 1, 1, 32});
+  EXPECT_THROW(germ::cuda::fused_attention(t, t, t, at::zeros({1}), at::zeros({1}), at::zeros({1}), at::Tensor(), false,
+                                           true),
+               std::exception);
+}
+
+}  // namespace
