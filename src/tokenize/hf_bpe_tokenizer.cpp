@@ -1,5 +1,6 @@
 #include "tokenize/hf_bpe_tokenizer.hpp"
 
+#include <array>
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <unordered_map>
@@ -107,6 +108,8 @@ struct HfBpeTokenizer::Model {
   PreTokenizer pre_tokenizer = PreTokenizer::kNone;
   bool fuse_unk = false;
   bool ignore_merges = false;
+  // Ids of one-byte characters, so the per-base lookup of long sequences allocates nothing.
+  std::array<int64_t, 128> ascii_ids{};
 
   int64_t id_of(std::string_view text) const {
     auto it = ids.find(std::string(text));
@@ -136,8 +139,9 @@ void HfBpeTokenizer::Model::encode_word(std::string_view word, std::vector<int64
   std::vector<Symbol> symbols;
   symbols.reserve(word.size());
   for (size_t at = 0; at < word.size();) {
-    size_t length = std::min(utf8_length(static_cast<unsigned char>(word[at])), word.size() - at);
-    int64_t id = id_of(word.substr(at, length));
+    auto lead = static_cast<unsigned char>(word[at]);
+    size_t length = std::min(utf8_length(lead), word.size() - at);
+    int64_t id = lead < 0x80 ? ascii_ids[lead] : id_of(word.substr(at, length));
     at += length;
     if (id == kUnkId && fuse_unk && !symbols.empty() && symbols.back().id == kUnkId) continue;
     int64_t index = static_cast<int64_t>(symbols.size());
@@ -231,6 +235,7 @@ HfBpeTokenizer HfBpeTokenizer::from_tokenizer_json(const std::string& text, cons
                                " (germ's fixed special ids)" +
                                (it == state->ids.end() ? ", it is missing" : ", it has " + std::to_string(it->second)));
   }
+  for (int c = 0; c < 128; ++c) state->ascii_ids[c] = state->id_of(std::string(1, static_cast<char>(c)));
   auto unk = model.find("unk_token");
   if (unk == model.end() || !unk->is_string() || unk->get<std::string>() != kSpecialTokenTexts[kUnkId])
     throw Error(subject, "model.unk_token must be \"[UNK]\"");

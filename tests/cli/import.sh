@@ -38,6 +38,10 @@ expect_exit 0 "predict with the imported classifier" -- "$GERM" predict -m "$WOR
 head -1 "$WORK/out" | grep -q "p_promoter	p_enhancer	p_background" && pass "class names from id2label" \
   || fail "predict header: $(head -1 "$WORK/out")"
 
+expect_exit 0 "score --class with the imported classifier" -- "$GERM" score -m "$WORK/cls.safetensors" --class enhancer \
+  --window 100 --stride 50 "$FA"
+awk 'NF == 4 && $4 >= 0 && $4 <= 1' "$WORK/out" | grep -q . && pass "probability track" || fail "track: $(head -3 "$WORK/out")"
+
 # Refusals: one line naming the file, and no output.
 mkdir -p "$WORK/pickle" && cp "$HF/mlm/config.json" "$HF/mlm/tokenizer.json" "$WORK/pickle/"
 printf 'PK\003\004' >"$WORK/pickle/pytorch_model.bin"
