@@ -22,6 +22,7 @@ int run_finetune(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_quantize(int argc, char** argv);
+int run_import(int argc, char** argv);
 int run_score(int argc, char** argv);
 int run_stats(int argc, char** argv);
 

@@ -24,6 +24,7 @@ const std::vector<Command>& command_table() {
       {"eval", "Models", "evaluate a classifier: MCC, F1, accuracy, confusion matrix", run_eval},
       {"predict", "Models", "class probabilities per sequence from a classifier", run_predict},
       {"quantize", "Models", "post-training quantization (W8A8, W6A6, W4A4)", run_quantize},
+      {"import", "Models", "convert a Hugging Face DNABERT-2 / GERM checkpoint", run_import},
       {"score", "Scoring", "per-base scores of FASTA/VCF/reads as bedGraph, bigWig or VCF", run_score},
       {"stats", "Reports", "outlier statistics, model and sequence summaries", run_stats},
   };

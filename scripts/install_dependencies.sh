@@ -12,6 +12,8 @@ packages=(
 )
 # Benchmarks compare against PyTorch; CI and users who only build do not need it.
 if [ "${GERM_WITH_BENCH_DEPS:-0}" = 1 ]; then packages+=(python3-torch); fi
+# The import tests (tests/hf) write their DNABERT-2 fixture with PyTorch.
+packages+=(python3-torch)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -33,6 +33,17 @@ const std::string& required(const std::map<std::string, std::string>& metadata, 
 
 }  // namespace
 
+void copy_checked(const SafetensorsReader& reader, const TensorInfo& info, at::Tensor& target,
+                  const std::string& expectation) {
+  if (info.dtype != DType::F32 && info.dtype != DType::BF16 && info.dtype != DType::F16)
+    throw ModelCorrupted(reader.path(), "tensor '" + info.name + "' has dtype " + dtype_name(info.dtype) + ", expected a float type");
+  if (at::IntArrayRef(info.shape) != target.sizes())
+    throw ModelCorrupted(reader.path(), "tensor '" + info.name + "' has shape " + shape_text(info.shape) + ", " +
+                                            expectation + " " + shape_text(target.sizes()));
+  torch::NoGradGuard no_grad;
+  target.copy_(read_tensor(reader, info.name));
+}
+
 std::string make_provenance(const std::string& command_line, const std::map<std::string, std::string>& fields) {
   nlohmann::json j = fields;
   j["germ_version"] = kVersion;
@@ -132,12 +143,7 @@ ModelBundle load_model(const std::string& path, const std::vector<std::string>& 
       bundle.extra_tensors[info.name] = read_tensor(reader, info.name);
       continue;
     }
-    if (info.dtype != DType::F32 && info.dtype != DType::BF16 && info.dtype != DType::F16)
-      throw ModelCorrupted(path, "tensor '" + info.name + "' has dtype " + dtype_name(info.dtype) + ", expected a float type");
-    if (at::IntArrayRef(info.shape) != target->sizes())
-      throw ModelCorrupted(path, "tensor '" + info.name + "' has shape " + shape_text(info.shape) +
-                                     ", the config expects " + shape_text(target->sizes()));
-    target->copy_(read_tensor(reader, info.name));
+    copy_checked(reader, info, *target, "the config expects");
     ++matched;
   }
   if (matched != parameters.size()) {

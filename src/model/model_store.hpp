@@ -14,6 +14,9 @@ class Tokenizer;
 
 namespace germ::model {
 
+class SafetensorsReader;
+struct TensorInfo;
+
 // A germ model file: one safetensors file whose __metadata__ carries everything needed to
 // use the weights (docs/model_file.md).
 struct ModelBundle {
@@ -43,6 +46,12 @@ ModelBundle load_model(const std::string& path, const std::vector<std::string>& 
 // The kind recorded in a model file's header (the container is validated, the weights are not
 // read): lets a command pick its code path before loading.
 ModelKind peek_model_kind(const std::string& path);
+
+// Copies tensor `info` of `reader` into `target` after checking that it is a float tensor of
+// target's shape; otherwise germ::ModelCorrupted naming the file, the tensor and what
+// `expectation` ("the config expects") says the shape should be.
+void copy_checked(const SafetensorsReader& reader, const TensorInfo& info, at::Tensor& target,
+                  const std::string& expectation);
 
 // Provenance entry for a new model: germ version, command line, time, plus `fields`.
 std::string make_provenance(const std::string& command_line, const std::map<std::string, std::string>& fields);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tokenize/hf_bpe_tokenizer.hpp"
 #include "tokenize/nucleotide_tokenizer.hpp"
 #include "tokenize/sentencepiece_bpe_tokenizer.hpp"
 #include "util/base64.hpp"
@@ -68,6 +69,9 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(const std::string& json) {
     tokenizer = std::make_unique<NucleotideTokenizer>();
   else if (kind == "sentencepiece-bpe")
     tokenizer = sentencepiece_from_json(object);
+  else if (kind == "hf-bpe")
+    tokenizer = std::make_unique<HfBpeTokenizer>(
+        HfBpeTokenizer::from_tokenizer_json(string_field(object, "tokenizer_json"), kSubject));
   else
     throw Error(kSubject, "unknown tokenizer kind \"" + kind + "\"");
   check_recorded_vocab_size(object, *tokenizer);

@@ -24,7 +24,7 @@ inline bool is_special_token(int64_t id) { return id >= 0 && id < kSpecialTokenC
 class Tokenizer {
  public:
   virtual ~Tokenizer();
-  // The "kind" field of serialize(): "nucleotide", "sentencepiece-bpe".
+  // The "kind" field of serialize(): "nucleotide", "sentencepiece-bpe", "hf-bpe".
   virtual std::string kind() const = 0;
   virtual int64_t vocab_size() const = 0;
   // `bases` are already normalised (uppercase ACGTN); anything else becomes [UNK]. No
