@@ -63,17 +63,18 @@ expect_exit 0 "finetune, 1 process" -- "$GERM" "${tune[@]}" -@ 1 -o "$WORK/cls1.
 expect_exit 0 "finetune, germ launch -n 2" -- "$GERM" launch -n 2 -- "${tune[@]}" -o "$WORK/cls2.safetensors"
 expect_equal_weights "$WORK/cls1.safetensors" "$WORK/cls2.safetensors" "finetune 2 processes = 1 process"
 
-expect_exit 1 "global batch not divisible by the world size" -- "$GERM" launch -n 2 -- "${clm[@]}" --batch-size 3 -o "$WORK/x.safetensors" "$FA"
+expect_exit 1 "global batch not divisible by the world size" -- "$GERM" launch -n 2 -- pretrain --objective clm --size tiny \
+  --steps 1 --batch-size 3 --seq-len 32 -o "$WORK/x.safetensors" "$FA"
 grep -q "^germ pretrain: --batch-size: 3 (the global batch) is not a multiple of the 2 processes" "$WORK/err" \
   && pass "names --batch-size" || fail "stderr: $(head -c 400 "$WORK/err")"
 
 # --- a killed rank: the survivor fails within --dist-timeout with one line ---
 long=(pretrain --objective clm --size tiny --steps 100000 --batch-size 4 --seq-len 32 --eval-every 100000
-      --checkpoint-every 1 -@ 1 --dist-timeout 5 -q)
+      --checkpoint-every 1 -@ 1 -q)
 port=$(free_port)
-RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" -o "$WORK/k.safetensors" "$FA" 2>"$WORK/rank0.err" &
+RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout 5 -o "$WORK/k.safetensors" "$FA" 2>"$WORK/rank0.err" &
 rank0=$!
-RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" -o "$WORK/k.safetensors" "$FA" 2>/dev/null &
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout 5 -o "$WORK/k.safetensors" "$FA" 2>/dev/null &
 rank1=$!
 for _ in $(seq 1 300); do [ -e "$WORK/k.safetensors.ckpt" ] && break; sleep 0.1; done
 kill -9 "$rank1"
@@ -87,8 +88,29 @@ wait "$rank1" 2>/dev/null
 cp "$WORK/rank0.err" "$WORK/err"
 expect_one_line_error "^germ pretrain: distributed: rank 0 of 2: .* failed; another rank stopped"
 
+# --- a rank that hangs (SIGSTOP) is detected by the timeout alone ---
+rm -f "$WORK/k.safetensors.ckpt"
+port=$(free_port)
+RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout 2 -o "$WORK/k.safetensors" "$FA" 2>"$WORK/rank0.err" &
+rank0=$!
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout 2 -o "$WORK/k.safetensors" "$FA" 2>/dev/null &
+rank1=$!
+for _ in $(seq 1 300); do [ -e "$WORK/k.safetensors.ckpt" ] && break; sleep 0.1; done
+kill -STOP "$rank1"
+start=$(date +%s%N)
+for _ in $(seq 1 100); do kill -0 "$rank0" 2>/dev/null || break; sleep 0.1; done
+kill -9 "$rank0" "$rank1" 2>/dev/null
+wait "$rank0"
+status=$?
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+wait "$rank1" 2>/dev/null
+[ "$status" -eq 1 ] && [ "$elapsed_ms" -lt 8000 ] && pass "hung peer: exit 1 after ${elapsed_ms} ms (timeout 2 s)" \
+  || fail "hung peer: status $status after ${elapsed_ms} ms"
+cp "$WORK/rank0.err" "$WORK/err"
+expect_one_line_error "^germ pretrain: distributed: rank 0 of 2: .* failed; another rank stopped or did not answer within 2 s"
+
 # --- germ launch stops the other ranks when one dies ---
-"$GERM" launch -n 2 -- "${long[@]}" --dist-timeout 60 -o "$WORK/l.safetensors" "$FA" 2>"$WORK/launch.err" &
+"$GERM" launch -n 2 -- "${long[@]}" -o "$WORK/l.safetensors" "$FA" 2>"$WORK/launch.err" &
 launcher=$!
 for _ in $(seq 1 300); do [ -e "$WORK/l.safetensors.ckpt" ] && break; sleep 0.1; done
 for child in $(pgrep -P "$launcher"); do tr '\0' '\n' <"/proc/$child/environ" | grep -qx "RANK=1" && kill -9 "$child"; done
