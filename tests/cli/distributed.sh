@@ -71,12 +71,20 @@ grep -q "^germ pretrain: --batch-size: 3 (the global batch) is not a multiple of
 # --- a killed rank: the survivor fails within --dist-timeout with one line ---
 long=(pretrain --objective clm --size tiny --steps 100000 --batch-size 4 --seq-len 32 --eval-every 100000
       --checkpoint-every 1 -@ 1 -q)
-port=$(free_port)
-RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout 5 -o "$WORK/k.safetensors" "$FA" 2>"$WORK/rank0.err" &
-rank0=$!
-RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout 5 -o "$WORK/k.safetensors" "$FA" 2>/dev/null &
-rank1=$!
-for _ in $(seq 1 300); do [ -e "$WORK/k.safetensors.ckpt" ] && break; sleep 0.1; done
+# start_two_ranks TIMEOUT: ranks 0 and 1 ($rank0, $rank1) of a long run, started by hand; returns
+# once training is under way (the first checkpoint exists). Rank 0's stderr: $WORK/rank0.err.
+start_two_ranks() {
+  rm -f "$WORK/k.safetensors.ckpt"
+  local port; port=$(free_port)
+  RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout "$1" \
+    -o "$WORK/k.safetensors" "$FA" 2>"$WORK/rank0.err" &
+  rank0=$!
+  RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout "$1" \
+    -o "$WORK/k.safetensors" "$FA" 2>/dev/null &
+  rank1=$!
+  for _ in $(seq 1 300); do [ -e "$WORK/k.safetensors.ckpt" ] && break; sleep 0.1; done
+}
+start_two_ranks 5
 kill -9 "$rank1"
 start=$(date +%s%N)
 wait "$rank0"
@@ -89,13 +97,7 @@ cp "$WORK/rank0.err" "$WORK/err"
 expect_one_line_error "^germ pretrain: distributed: rank 0 of 2: .* failed; another rank stopped"
 
 # --- a rank that hangs (SIGSTOP) is detected by the timeout alone ---
-rm -f "$WORK/k.safetensors.ckpt"
-port=$(free_port)
-RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout 2 -o "$WORK/k.safetensors" "$FA" 2>"$WORK/rank0.err" &
-rank0=$!
-RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port "$GERM" "${long[@]}" --dist-timeout 2 -o "$WORK/k.safetensors" "$FA" 2>/dev/null &
-rank1=$!
-for _ in $(seq 1 300); do [ -e "$WORK/k.safetensors.ckpt" ] && break; sleep 0.1; done
+start_two_ranks 2
 kill -STOP "$rank1"
 start=$(date +%s%N)
 for _ in $(seq 1 100); do kill -0 "$rank0" 2>/dev/null || break; sleep 0.1; done
