@@ -149,7 +149,7 @@ int run_launch(int argc, char** argv) {
   return run_command(app, argc, argv, [&] {
     if (ranks < 1 || ranks > kMaxRanks) throw Error("-n/--nproc", "must be between 1 and " + std::to_string(kMaxRanks));
     if (command.front() != "pretrain" && command.front() != "finetune")
-      throw Error("launch", "'" + command.front() + "' does not train data-parallel (use pretrain or finetune)");
+      throw Error(command.front(), "is not a data-parallel command (use pretrain or finetune)");
     if (port == 0) port = free_loopback_port();
     if (!sets_threads(command)) {
       command.push_back("-@");
@@ -164,7 +164,7 @@ int run_launch(int argc, char** argv) {
       pid_t pid = ::fork();
       if (pid < 0) {
         forward_signal(SIGTERM);
-        throw Error("launch", std::string("cannot start rank ") + std::to_string(rank) + ": " + std::strerror(errno));
+        throw Error("fork", std::string("cannot start rank ") + std::to_string(rank) + ": " + std::strerror(errno));
       }
       if (pid == 0) exec_rank(rank, ranks, address, port, command);
       g_ranks[g_rank_count++] = pid;

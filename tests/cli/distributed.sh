@@ -68,6 +68,9 @@ expect_exit 1 "global batch not divisible by the world size" -- "$GERM" launch -
 grep -q "^germ pretrain: --batch-size: 3 (the global batch) is not a multiple of the 2 processes" "$WORK/err" \
   && pass "names --batch-size" || fail "stderr: $(head -c 400 "$WORK/err")"
 
+expect_exit 1 "launch of a command that does not train" -- "$GERM" launch -n 2 -- stats "$FA"
+expect_one_line_error "^germ launch: stats: is not a data-parallel command"
+
 # --- a killed rank: the survivor fails within --dist-timeout with one line ---
 long=(pretrain --objective clm --size tiny --steps 100000 --batch-size 4 --seq-len 32 --eval-every 100000
       --checkpoint-every 1 -@ 1 -q)
