@@ -43,6 +43,7 @@ int run_finetune(int argc, char** argv) {
   app.add_option("--loftq-iterations", o.loftq_iterations, "LoftQ alternating steps T")->capture_default_str();
   app.add_flag("--merge", o.merge, "Fold the adapters into the weights (a plain classifier file)");
   app.add_option("--log", o.log_path, "Training log TSV (default <output>.log.tsv)");
+  add_distributed_options(app, o.dist_timeout);
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
     if (common.output == "-") throw Error("-o/--output", "a model file is required (not stdout)");
@@ -62,7 +63,7 @@ int run_finetune(int argc, char** argv) {
     train::FinetuneResult r = train::finetune(o);
     double total = 0;
     for (double s : r.epoch_seconds) total += s;
-    if (!common.quiet)
+    if (!common.quiet && r.rank == 0)
       std::fprintf(stderr,
                  "germ finetune: wrote %s: %lld steps, best dev MCC %.4f (accuracy %.4f) at step %lld; "
                  "%.1f s per epoch\n",

@@ -3,6 +3,7 @@
 #include "io/region.hpp"
 #include "train/focus_training.hpp"
 #include "train/pretrain.hpp"
+#include "util/error.hpp"
 #include "util/runtime.hpp"
 
 namespace germ::cli {
@@ -59,6 +60,7 @@ int run_pretrain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--kl-weight", o.focus_kl_weight, "FOCUS: weight of KL(uncompressed || FOCUS)")->capture_default_str();
   app.add_option("--log", o.log_path, "Training log TSV (default <output>.log.tsv)");
+  add_distributed_options(app, o.dist_timeout);
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
     o.output = common.output;
@@ -68,6 +70,8 @@ int run_pretrain(int argc, char** argv) {
     for (const auto& r : holdout_regions) o.corpus.holdout_regions.push_back(io::parse_region(r));
     o.command_line = command_line(argc, argv);
     if (o.focus) {
+      if (train::placement_from_environment().world_size > 1)
+        throw Error("--focus", "FOCUS adapter training runs in one process (unset WORLD_SIZE)");
       train::FocusTrainingResult r = train::train_focus(o);
       if (!common.quiet)
         std::fprintf(stderr,
@@ -79,7 +83,7 @@ int run_pretrain(int argc, char** argv) {
       return 0;
     }
     train::PretrainResult r = train::pretrain(o);
-    if (!common.quiet)
+    if (!common.quiet && r.rank == 0)
       std::fprintf(stderr,
                  "germ pretrain: wrote %s: %lld steps, %lld parameters, train loss %.4f -> %.4f, "
                  "validation loss %.4f nats (%.4f bits) per %s\n",

@@ -19,6 +19,7 @@ const std::vector<Command>& command_table();
 
 int run_pretrain(int argc, char** argv);
 int run_finetune(int argc, char** argv);
+int run_launch(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_quantize(int argc, char** argv);

@@ -33,6 +33,13 @@ void add_common_options(CLI::App& app, CommonOptions& o, unsigned flags) {
     app.add_option("-r,--region", o.region, "Region chr:beg-end (1-based, inclusive)");
 }
 
+void add_distributed_options(CLI::App& app, double& timeout_seconds) {
+  app.add_option("--dist-timeout", timeout_seconds,
+                 "Data parallel (germ launch, torchrun, srun): seconds to wait for the other processes "
+                 "before failing")
+      ->capture_default_str();
+}
+
 void apply_common_options(const CommonOptions& o) {
   util::Progress::set_global_quiet(o.quiet);
   // htslib prints its own "[E::...]" lines before germ's one-line error says the same thing

@@ -30,6 +30,9 @@ enum CommonFlag : unsigned {
 
 void add_common_options(CLI::App& app, CommonOptions& options, unsigned flags);
 
+// --dist-timeout of the commands that train data-parallel (docs/distributed.md).
+void add_distributed_options(CLI::App& app, double& timeout_seconds);
+
 // Applies threads and verbosity, and warns about the reference BLAS.
 void apply_common_options(const CommonOptions& options);
 

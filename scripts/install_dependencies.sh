@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libgloo-dev  # libgloo-dev: c10d ProcessGroupGloo headers
   libhts-dev libsentencepiece-dev libcli11-dev libtbb-dev zlib1g-dev
   libgtest-dev nlohmann-json3-dev libbigwig-dev libdnnl-dev
   samtools bcftools tabix

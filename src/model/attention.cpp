@@ -7,6 +7,8 @@
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
+#include "model/sample_dropout.hpp"
+
 namespace germ::model {
 
 at::Tensor softmax1(const at::Tensor& scores, int64_t dim) {
@@ -95,7 +97,7 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   if (bias.defined()) scores.add_(bias);
   at::Tensor weights = normalise_scores(scores, normaliser);
   if (probabilities) *probabilities = weights;
-  if (training && dropout > 0) weights = at::dropout(weights, dropout, true);
+  if (training && dropout > 0) weights = sample_dropout(weights, dropout, true);
   return at::matmul(weights, v);
 }
 

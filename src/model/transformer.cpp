@@ -5,6 +5,7 @@
 
 #include "model/attention.hpp"
 #include "model/module_path.hpp"
+#include "model/sample_dropout.hpp"
 #include "util/error.hpp"
 
 namespace germ::model {
@@ -51,22 +52,22 @@ at::Tensor TransformerLayerImpl::feed_forward(const at::Tensor& x) {
   } else {
     h = F::gelu(h);
   }
-  return ffn_out(dropout_(h));
+  return ffn_out(sample_dropout(h, dropout_->options.p(), is_training()));
 }
 
 at::Tensor TransformerLayerImpl::complete(const at::Tensor& x, const at::Tensor& context,
                                           ActivationObserver* observer, int64_t layer_index) {
   at::Tensor merged = context.transpose(1, 2).reshape({x.size(0), x.size(1), config_.hidden});
-  at::Tensor attended = dropout_(attention_dense(merged));
+  at::Tensor attended = sample_dropout(attention_dense(merged), dropout_->options.p(), is_training());
   at::Tensor ffn_output, out;
   if (config_.norm == NormPlacement::kPost) {
     at::Tensor h = attention_norm(x + attended);
     ffn_output = feed_forward(h);
-    out = ffn_norm(h + dropout_(ffn_output));
+    out = ffn_norm(h + sample_dropout(ffn_output, dropout_->options.p(), is_training()));
   } else {
     at::Tensor h = x + attended;
     ffn_output = feed_forward(ffn_norm(h));
-    out = h + dropout_(ffn_output);
+    out = h + sample_dropout(ffn_output, dropout_->options.p(), is_training());
   }
   if (observer) {
     observer->observe(layer_index, ActivationSite::kFfnOutput, ffn_output);
@@ -133,7 +134,7 @@ at::Tensor GermModelImpl::embed(const at::Tensor& ids) {
   at::Tensor h = word_embeddings(ids);
   if (token_type_embeddings) h = h + token_type_embeddings->weight[0];
   if (embedding_norm) h = embedding_norm(h);
-  return dropout_(h);
+  return sample_dropout(h, dropout_->options.p(), is_training());
 }
 
 at::Tensor GermModelImpl::final_norm(const at::Tensor& hidden) {
@@ -158,7 +159,7 @@ at::Tensor GermModelImpl::head(const at::Tensor& hidden) {
     case ModelKind::kClassifier: {
       using namespace torch::indexing;
       at::Tensor pooled = at::tanh(pooler(hidden.index({Slice(), 0})));
-      return classifier(dropout_(pooled));
+      return classifier(sample_dropout(pooled, dropout_->options.p(), is_training()));
     }
     case ModelKind::kCausalLm:
       return lm_head(hidden);

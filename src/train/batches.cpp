@@ -36,8 +36,12 @@ Batch make_clm_batch(const std::vector<std::string>& windows, const tokenize::To
   return batch;
 }
 
-Batch make_mlm_batch(const std::vector<std::string>& windows, const tokenize::Tokenizer& tokenizer,
-                     int64_t max_tokens, double mask_fraction, std::mt19937_64& rng) {
+namespace {
+
+// `rng_for(b)` is the generator that masks window b.
+template <typename RngFor>
+Batch mlm_batch(const std::vector<std::string>& windows, const tokenize::Tokenizer& tokenizer, int64_t max_tokens,
+                double mask_fraction, RngFor rng_for) {
   if (windows.empty()) throw Error("batch", "no windows");
   if (max_tokens < 3) throw Error("--seq-len", "must be at least 3 tokens for [CLS] x [SEP]");
   const int64_t batch_size = windows.size();
@@ -51,6 +55,7 @@ Batch make_mlm_batch(const std::vector<std::string>& windows, const tokenize::To
   std::uniform_int_distribution<int64_t> random_token(tokenize::kSpecialTokenCount, tokenizer.vocab_size() - 1);
   Batch batch;
   for (int64_t b = 0; b < batch_size; ++b) {
+    std::mt19937_64& rng = rng_for(b);
     std::vector<int64_t> tokens = tokenizer.encode(windows[b]);
     tokens.resize(std::min<size_t>(tokens.size(), max_tokens - 2));
     batch.bases += windows[b].size();
@@ -77,6 +82,23 @@ Batch make_mlm_batch(const std::vector<std::string>& windows, const tokenize::To
   batch.attention_mask = mask;
   batch.labels = labels;
   return batch;
+}
+
+}  // namespace
+
+Batch make_mlm_batch(const std::vector<std::string>& windows, const tokenize::Tokenizer& tokenizer,
+                     int64_t max_tokens, double mask_fraction, std::mt19937_64& rng) {
+  return mlm_batch(windows, tokenizer, max_tokens, mask_fraction, [&](int64_t) -> std::mt19937_64& { return rng; });
+}
+
+Batch make_mlm_batch(const std::vector<std::string>& windows, const tokenize::Tokenizer& tokenizer,
+                     int64_t max_tokens, double mask_fraction, const std::vector<uint64_t>& sample_seeds) {
+  if (sample_seeds.size() != windows.size()) throw Error("batch", "one masking seed per window is required");
+  std::mt19937_64 rng;
+  return mlm_batch(windows, tokenizer, max_tokens, mask_fraction, [&](int64_t b) -> std::mt19937_64& {
+    rng.seed(sample_seeds[b]);
+    return rng;
+  });
 }
 
 }  // namespace germ::train

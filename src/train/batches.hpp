@@ -30,5 +30,9 @@ Batch make_clm_batch(const std::vector<std::string>& windows, const tokenize::To
 // ordinary tokens chosen, of which 80% become [MASK], 10% a random token, 10% stay.
 Batch make_mlm_batch(const std::vector<std::string>& windows, const tokenize::Tokenizer& tokenizer,
                      int64_t max_tokens, double mask_fraction, std::mt19937_64& rng);
+// The same with each window masked by its own generator, seeded by `sample_seeds[b]`: a window
+// is masked identically in whichever batch or process it lands (data-parallel training).
+Batch make_mlm_batch(const std::vector<std::string>& windows, const tokenize::Tokenizer& tokenizer,
+                     int64_t max_tokens, double mask_fraction, const std::vector<uint64_t>& sample_seeds);
 
 }  // namespace germ::train

@@ -9,14 +9,17 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "io/labelled_sequences.hpp"
 #include "model/model_store.hpp"
+#include "model/sample_dropout.hpp"
 #include "model/token_batch.hpp"
 #include "quant/quantized_store.hpp"
 #include "train/classifier.hpp"
+#include "train/distributed.hpp"
 #include "train/schedule.hpp"
 #include "train/training_state.hpp"
 #include "util/error.hpp"
@@ -88,6 +91,10 @@ FinetuneResult finetune(const FinetuneOptions& o) {
   if (o.output.empty()) throw Error("-o/--output", "an output model file is required");
   if (o.batch_size < 1 || o.epochs < 1 || o.steps < 0) throw Error("--batch-size/--epochs/--steps", "must be positive");
   if (o.method != "full") o.lora.validate();
+  const ProcessPlacement placement = placement_from_environment();
+  const c10::Device device = placement.launched && o.device.is_cuda() ? c10::Device(c10::kCUDA, placement.local_rank) : o.device;
+  DataParallel dp(placement, o.dist_timeout, device);
+  const bool root = dp.is_root();
   torch::manual_seed(o.seed);
 
   io::LabelledSet train_rows = io::read_labelled_split(o.data, "train");
@@ -103,14 +110,18 @@ FinetuneResult finetune(const FinetuneOptions& o) {
 
   // Counted before QLoRA/LoftQ release the fp32 weights they quantise.
   const int64_t total_parameters = m->parameter_count();
-  m->to(o.device);
+  m->to(device);
   std::shared_ptr<LoraSet> lora;
   if (o.method != "full") {
     lora = attach(m, o);
-    lora->to(o.device);
+    lora->to(device);
   }
   auto named = trainable(m, lora);
+  std::vector<at::Tensor> parameters;
+  for (auto& [name, tensor] : named) parameters.push_back(tensor);
+  dp.broadcast(parameters);
   FinetuneResult result;
+  result.rank = dp.rank();
   result.train_examples = static_cast<int64_t>(train.tokens.size());
   result.truncated = train.truncated + dev.truncated;
   result.total_parameters = total_parameters;
@@ -124,22 +135,24 @@ FinetuneResult finetune(const FinetuneOptions& o) {
                                               : steps_per_epoch;
   auto optimizer = make_adamw(named, lr, o.weight_decay);
   LrSchedule schedule{lr, std::min(o.warmup, total_steps / 2), total_steps, "linear"};
-  TrainingLogFile log(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path);
+  std::optional<TrainingLogFile> log;
+  if (root) log.emplace(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path);
 
-  if (!o.quiet)
+  if (!o.quiet && root)
     std::fprintf(stderr, "germ finetune: %s on %s, %lld classes, %lld train / %lld dev sequences; %lld of %lld parameters trained\n",
                o.method.c_str(), o.base.c_str(), static_cast<long long>(classes),
                static_cast<long long>(result.train_examples), static_cast<long long>(dev.tokens.size()),
                static_cast<long long>(result.trainable_parameters), static_cast<long long>(result.total_parameters));
-  if (result.truncated > 0 && !o.quiet)
+  if (result.truncated > 0 && !o.quiet && root)
     std::fprintf(stderr, "germ finetune: %lld sequences longer than %lld tokens were truncated\n",
                  static_cast<long long>(result.truncated), static_cast<long long>(max_tokens));
 
   std::mt19937_64 shuffle_rng(o.seed);
+  std::mt19937_64 noise_rng(o.seed ^ 0xD7E5A11ull);  // per-example dropout seeds (model/sample_dropout.hpp)
   std::vector<size_t> order(train.tokens.size());
   std::vector<at::Tensor> best_state;
   double best_mcc = -2;
-  util::Progress progress("finetune", total_steps, "steps");
+  util::Progress progress("finetune", total_steps, "steps", root ? util::Progress::Mode::kAuto : util::Progress::Mode::kQuiet);
   const auto run_start = std::chrono::steady_clock::now();
   double interval_loss = 0;
   int64_t interval_steps = 0, step = 0;
@@ -150,28 +163,43 @@ FinetuneResult finetune(const FinetuneOptions& o) {
     auto epoch_start = std::chrono::steady_clock::now();
     double eval_seconds = 0;
     for (size_t start = 0; start < order.size() && step < total_steps; start += o.batch_size) {
+      // The global batch is order[start, start + batch); this rank trains on its slice of it.
+      const int64_t global_batch = std::min<int64_t>(o.batch_size, order.size() - start);
+      const auto [begin, end] = shard_range(global_batch, dp.rank(), dp.world_size());
       std::vector<std::vector<int64_t>> chunk;
       std::vector<int64_t> labels;
-      for (size_t i = start; i < std::min(order.size(), start + static_cast<size_t>(o.batch_size)); ++i) {
-        chunk.push_back(train.tokens[order[i]]);
-        labels.push_back(train.labels[order[i]]);
+      std::vector<uint64_t> seeds;
+      for (int64_t i = 0; i < global_batch; ++i) {
+        uint64_t seed = noise_rng();
+        if (i < begin || i >= end) continue;
+        chunk.push_back(train.tokens[order[start + i]]);
+        labels.push_back(train.labels[order[start + i]]);
+        seeds.push_back(seed);
       }
-      model::TokenBatch batch = model::pad_token_batch(chunk);
-      at::Tensor logits = m->forward(batch.ids.to(o.device), batch.attention_mask.to(o.device));
-      at::Tensor loss = torch::nn::functional::cross_entropy(logits, at::tensor(labels, at::kLong).to(o.device));
-      double loss_value = loss.item<double>();
+      double local_loss = 0;
+      if (!chunk.empty()) {
+        model::TokenBatch batch = model::pad_token_batch(chunk);
+        model::SampleNoiseScope noise(seeds);
+        at::Tensor logits = m->forward(batch.ids.to(device), batch.attention_mask.to(device));
+        // Summed and divided by the global batch: the ranks' gradients add up to the batch mean.
+        at::Tensor loss = torch::nn::functional::cross_entropy(
+                              logits, at::tensor(labels, at::kLong).to(device),
+                              torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+                          static_cast<double>(global_batch);
+        local_loss = loss.item<double>();
+        loss.backward();
+      }
+      at::Tensor loss_sum = at::full({1}, local_loss, at::kDouble);
+      dp.all_reduce_sum(loss_sum);
+      dp.all_reduce_gradients(parameters);
+      const double loss_value = loss_sum.item<double>();
       if (!std::isfinite(loss_value))
         throw Error("training", "loss became " + std::to_string(loss_value) + " at step " + std::to_string(step) +
                                     "; lower --lr");
-      loss.backward();
       double step_lr = schedule.at(step);
       for (auto& group : optimizer->param_groups())
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(step_lr);
-      if (o.clip > 0) {
-        std::vector<at::Tensor> parameters;
-        for (auto& [name, tensor] : named) parameters.push_back(tensor);
-        torch::nn::utils::clip_grad_norm_(parameters, o.clip);
-      }
+      if (o.clip > 0) torch::nn::utils::clip_grad_norm_(parameters, o.clip);
       optimizer->step();
       optimizer->zero_grad();
       ++step;
@@ -181,11 +209,12 @@ FinetuneResult finetune(const FinetuneOptions& o) {
       std::snprintf(detail, sizeof detail, "epoch %lld, loss %.4f", static_cast<long long>(epoch + 1), loss_value);
       progress.update(step, detail);
 
-      if (step % eval_every == 0 || step == total_steps) {
+      // Only rank 0 evaluates and keeps the best state: the weights are the same on every rank.
+      if (root && (step % eval_every == 0 || step == total_steps)) {
         auto eval_start = std::chrono::steady_clock::now();
-        at::Tensor probabilities = model::class_probabilities(m, dev.tokens, 2 * o.batch_size, o.device);
+        at::Tensor probabilities = model::class_probabilities(m, dev.tokens, 2 * o.batch_size, device);
         ClassificationMetrics metrics = classification_metrics(dev.labels, argmax_rows(probabilities), classes);
-        log.write(step, static_cast<double>(step) / steps_per_epoch, step_lr, interval_loss / interval_steps, metrics,
+        log->write(step, static_cast<double>(step) / steps_per_epoch, step_lr, interval_loss / interval_steps, metrics,
                   seconds_since(run_start));
         interval_loss = 0, interval_steps = 0;
         if (metrics.mcc > best_mcc) {  // ties keep the earlier, less trained state
@@ -203,6 +232,10 @@ FinetuneResult finetune(const FinetuneOptions& o) {
   }
   progress.finish();
   result.steps = step;
+  if (!root) {
+    dp.barrier();  // returns once rank 0 has written the classifier
+    return result;
+  }
   {
     at::NoGradGuard no_grad;
     for (size_t i = 0; i < named.size(); ++i) named[i].second.copy_(best_state[i]);
@@ -240,6 +273,7 @@ FinetuneResult finetune(const FinetuneOptions& o) {
   bundle.extra_metadata[kClassifierMetadata] = nlohmann::json{{"sequence_bases", lengths[lengths.size() / 2]}}.dump();
   bundle.provenance_json = model::make_provenance(o.command_line, fields);
   model::save_model(o.output, bundle);
+  dp.barrier();
   return result;
 }
 

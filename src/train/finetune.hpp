@@ -8,6 +8,7 @@
 #include "model/model_store.hpp"
 #include "quant/quantized_linear.hpp"
 #include "train/classification_metrics.hpp"
+#include "train/distributed.hpp"
 #include "train/lora.hpp"
 
 namespace germ::train {
@@ -35,9 +36,11 @@ struct FinetuneOptions {
   c10::Device device = c10::Device(c10::kCPU);
   std::string command_line;
   bool quiet = false;           // no informational lines on stderr
+  double dist_timeout = kDefaultDistributedTimeout;  // seconds a collective may wait (--dist-timeout)
 };
 
 struct FinetuneResult {
+  int rank = 0;  // of a data-parallel run; only rank 0 wrote files
   int64_t steps = 0;
   int64_t best_step = 0;
   ClassificationMetrics best_dev;

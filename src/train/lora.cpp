@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "model/module_path.hpp"
+#include "model/sample_dropout.hpp"
 #include "util/error.hpp"
 
 namespace germ::train {
@@ -110,7 +111,7 @@ at::Tensor LoraHooks::adjust_output(const at::Tensor& input, const at::Tensor& o
   if (!adapter_) return output;
   // Dropout follows the layer's train/eval mode, so model->eval() is all a caller needs.
   bool training = linear_.lock()->is_training();
-  at::Tensor x = dropout_ > 0 && training ? at::dropout(input, dropout_, true) : input;
+  at::Tensor x = dropout_ > 0 && training ? model::sample_dropout(input, dropout_, true) : input;
   return output + F::linear(F::linear(x, adapter_->A), adapter_->B) * scaling_;
 }
 

@@ -6,12 +6,15 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "model/model_store.hpp"
+#include "model/sample_dropout.hpp"
 #include "tokenize/nucleotide_tokenizer.hpp"
 #include "tokenize/sentencepiece_bpe_tokenizer.hpp"
 #include "train/batches.hpp"
+#include "train/distributed.hpp"
 #include "train/training_state.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
@@ -52,7 +55,7 @@ double mean_bases_per_token(const tokenize::Tokenizer& tokenizer, const GenomeCo
   return tokens == 0 ? 1.0 : static_cast<double>(bases) / tokens;
 }
 
-Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus) {
+Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus, DataParallel& dp) {
   Setup s;
   s.kind = o.objective == "clm" ? ModelKind::kCausalLm : ModelKind::kEncoderMlm;
   const std::string& source = !o.resume.empty() ? o.resume : o.init_from;
@@ -72,8 +75,12 @@ Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus) {
       s.bundle.tokenizer = std::make_shared<tokenize::NucleotideTokenizer>();
     } else if (!o.tokenizer_from.empty()) {
       s.bundle.tokenizer = model::load_model(o.tokenizer_from).tokenizer;
-    } else {
+    } else if (!dp.active()) {
       s.bundle.tokenizer = train_bpe(corpus, o);
+    } else {
+      // SentencePiece training is not guaranteed to be reproducible across processes: rank 0's wins.
+      std::string trained = dp.is_root() ? train_bpe(corpus, o)->serialize() : std::string();
+      s.bundle.tokenizer = tokenize::tokenizer_from_json(dp.broadcast_text(trained));
     }
     config.vocab = s.bundle.tokenizer->vocab_size();
     if (!o.attention.empty()) config.normaliser = model::parse_normaliser(o.attention);
@@ -89,19 +96,22 @@ Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus) {
   return s;
 }
 
+template <typename Randomness>  // std::mt19937_64& for the whole batch, or one seed per window
 Batch make_batch(const Setup& s, const std::vector<std::string>& windows, double mask_fraction,
-                 std::mt19937_64& rng) {
+                 Randomness&& randomness) {
   if (s.kind == ModelKind::kCausalLm) return make_clm_batch(windows, *s.bundle.tokenizer);
-  return make_mlm_batch(windows, *s.bundle.tokenizer, s.max_tokens, mask_fraction, rng);
+  return make_mlm_batch(windows, *s.bundle.tokenizer, s.max_tokens, mask_fraction, randomness);
 }
 
-at::Tensor batch_loss(model::GermModel& m, const Batch& batch, c10::Device device) {
+// Summed over labelled tokens: the caller divides by the global count, so that ranks holding
+// slices of a batch add up to the single-process mean.
+at::Tensor batch_loss_sum(model::GermModel& m, const Batch& batch, c10::Device device) {
   at::Tensor ids = batch.input_ids.to(device);
   at::Tensor mask = batch.attention_mask.defined() ? batch.attention_mask.to(device) : at::Tensor();
   at::Tensor logits = m->forward(ids, mask);
   return torch::nn::functional::cross_entropy(
       logits.reshape({-1, logits.size(-1)}), batch.labels.to(device).reshape({-1}),
-      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreLabel));
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreLabel).reduction(torch::kSum));
 }
 
 // Mean loss per labelled token over fixed validation windows (fixed masking seed for mlm).
@@ -117,7 +127,7 @@ double validation_loss(Setup& s, const std::vector<std::string>& windows, int64_
     std::vector<std::string> chunk(windows.begin() + i, windows.begin() + std::min(windows.size(), i + batch_size));
     Batch batch = make_batch(s, chunk, mask_fraction, rng);
     if (batch.tokens == 0) continue;
-    total += batch_loss(s.bundle.model, batch, device).item<double>() * batch.tokens;
+    total += batch_loss_sum(s.bundle.model, batch, device).item<double>();
     tokens += batch.tokens;
   }
   s.bundle.model->train();
@@ -132,12 +142,21 @@ PretrainResult pretrain(const PretrainOptions& o) {
   if (o.steps < 1 || o.batch_size < 1 || o.grad_accum < 1)
     throw Error("--steps/--batch-size/--grad-accum", "must be positive");
   if (o.output.empty()) throw Error("-o/--output", "an output model file is required");
+  const ProcessPlacement placement = placement_from_environment();
+  if (o.batch_size % placement.world_size != 0)
+    throw Error("--batch-size", std::to_string(o.batch_size) + " (the global batch) is not a multiple of the " +
+                                    std::to_string(placement.world_size) + " processes");
+  const c10::Device device = placement.launched && o.device.is_cuda() ? c10::Device(c10::kCUDA, placement.local_rank) : o.device;
+  DataParallel dp(placement, o.dist_timeout, device);
+  const bool root = dp.is_root();
   torch::manual_seed(o.seed);
   GenomeCorpus corpus = load_corpus(o.inputs, o.corpus);
-  Setup s = set_up_model(o, corpus);
+  Setup s = set_up_model(o, corpus, dp);
   model::GermModel& m = s.bundle.model;
-  m->to(o.device);
+  m->to(device);
   m->train();
+  const std::vector<at::Tensor> parameters = m->parameters();
+  dp.broadcast(parameters);
 
   TrainingState state = TrainingState::fresh(o.seed);
   WindowSampler sampler(corpus.train, s.window_bases, o.seed);
@@ -152,16 +171,21 @@ PretrainResult pretrain(const PretrainOptions& o) {
   LrSchedule schedule{o.lr, o.warmup >= 0 ? o.warmup : std::max<int64_t>(1, o.steps * 6 / 100), o.steps, o.schedule};
   schedule.at(0);  // validates the schedule name before any work
 
-  TrainingLog log(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path, !o.resume.empty());
+  std::optional<TrainingLog> log;
+  if (root) log.emplace(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path, !o.resume.empty());
   PretrainResult result;
+  result.rank = dp.rank();
   result.parameters = m->parameter_count();
-  if (!o.quiet)
+  if (!o.quiet && root)
     std::fprintf(stderr, "germ pretrain: %s %s model, %s attention, %lld parameters; %lld training / %lld held-out bases\n",
                o.objective.c_str(), model::to_string(s.kind), model::to_string(m->config().normaliser),
                static_cast<long long>(result.parameters), static_cast<long long>(corpus.train_bases()),
                static_cast<long long>(corpus.holdout_bases()));
+  if (!o.quiet && root && dp.active())
+    std::fprintf(stderr, "germ pretrain: data parallel over %d processes (%s), %lld windows per process per micro-batch\n",
+                 dp.world_size(), dp.backend().c_str(), static_cast<long long>(o.batch_size / dp.world_size()));
 
-  util::Progress progress("pretrain", o.steps, "steps");
+  util::Progress progress("pretrain", o.steps, "steps", root ? util::Progress::Mode::kAuto : util::Progress::Mode::kQuiet);
   progress.update(state.step);
   double interval_loss = 0;
   int64_t interval_steps = 0, interval_tokens = 0;
@@ -169,37 +193,62 @@ PretrainResult pretrain(const PretrainOptions& o) {
   bool first_interval = true;
   const auto run_start = std::chrono::steady_clock::now();
   int64_t run_tokens = 0;
+  const auto [shard_begin, shard_end] = shard_range(o.batch_size, dp.rank(), dp.world_size());
   while (state.step < o.steps) {
-    double step_loss = 0;
+    // Every rank draws the whole global batch (windows and per-window seeds) in the same order
+    // and keeps its slice, so the union of the slices is the single-process batch.
+    std::vector<Batch> batches;
+    std::vector<std::vector<uint64_t>> batch_seeds;
+    at::Tensor global_tokens = at::zeros({o.grad_accum}, at::kDouble);
     for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
       std::vector<std::string> windows;
-      for (int64_t b = 0; b < o.batch_size; ++b) windows.push_back(sampler.next());
-      Batch batch = make_batch(s, windows, o.mask_fraction, state.batch_rng);
-      if (batch.tokens == 0) continue;
-      at::Tensor loss = batch_loss(m, batch, o.device) / static_cast<double>(o.grad_accum);
-      loss.backward();
-      step_loss += loss.item<double>();
-      interval_tokens += batch.tokens;
+      std::vector<uint64_t> seeds;
+      for (int64_t b = 0; b < o.batch_size; ++b) {
+        std::string window = sampler.next();
+        uint64_t seed = state.batch_rng();
+        if (b < shard_begin || b >= shard_end) continue;
+        windows.push_back(std::move(window));
+        seeds.push_back(seed);
+      }
+      batches.push_back(make_batch(s, windows, o.mask_fraction, seeds));
+      batch_seeds.push_back(std::move(seeds));
+      global_tokens.accessor<double, 1>()[micro] = static_cast<double>(batches.back().tokens);
     }
+    dp.all_reduce_sum(global_tokens);
+    auto tokens_of = global_tokens.accessor<double, 1>();
+    double local_loss = 0;
+    for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
+      if (tokens_of[micro] == 0) continue;
+      model::SampleNoiseScope noise(batch_seeds[micro]);
+      at::Tensor loss = batch_loss_sum(m, batches[micro], device) / (tokens_of[micro] * o.grad_accum);
+      loss.backward();
+      local_loss += loss.item<double>();
+      interval_tokens += static_cast<int64_t>(tokens_of[micro]);
+    }
+    at::Tensor step_loss_sum = at::full({1}, local_loss, at::kDouble);
+    dp.all_reduce_sum(step_loss_sum);
+    dp.all_reduce_gradients(parameters);
+    const double step_loss = step_loss_sum.item<double>();
     if (!std::isfinite(step_loss))
       throw Error("training", "loss became " + std::to_string(step_loss) + " at step " +
                                   std::to_string(state.step) + "; lower --lr");
     double lr = schedule.at(state.step);
     for (auto& group : optimizer->param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    if (o.clip > 0) torch::nn::utils::clip_grad_norm_(m->parameters(), o.clip);
+    if (o.clip > 0) torch::nn::utils::clip_grad_norm_(parameters, o.clip);
     optimizer->step();
     optimizer->zero_grad();
     ++state.step;
     interval_loss += step_loss;
     ++interval_steps;
 
-    bool eval_now = state.step % o.eval_every == 0 || state.step == o.steps;
+    // Only rank 0 validates and logs: the weights are the same on every rank.
+    bool eval_now = root && (state.step % o.eval_every == 0 || state.step == o.steps);
     if (eval_now) {
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count();
       double train_loss = interval_loss / interval_steps;
-      double val = validation_loss(s, holdout, o.batch_size, o.mask_fraction, o.device);
-      log.write(state.step, lr, train_loss, val, interval_tokens / std::max(seconds, 1e-9));
+      double val = validation_loss(s, holdout, o.batch_size, o.mask_fraction, device);
+      log->write(state.step, lr, train_loss, val, interval_tokens / std::max(seconds, 1e-9));
       if (first_interval) result.first_train_loss = train_loss;
       first_interval = false;
       result.last_train_loss = train_loss;
@@ -214,7 +263,7 @@ PretrainResult pretrain(const PretrainOptions& o) {
     std::snprintf(detail, sizeof detail, "loss %.4f, %s tokens/s", step_loss,
                   util::human_count(run_tokens / std::max(run_seconds, 1e-9)).c_str());
     progress.update(state.step, detail);
-    if (o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0 && state.step < o.steps) {
+    if (root && o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0 && state.step < o.steps) {
       state.sampler = sampler.state();
       save_checkpoint(checkpoint_path, s.bundle, *optimizer, state);
     }
@@ -237,7 +286,9 @@ PretrainResult pretrain(const PretrainOptions& o) {
   s.bundle.provenance_json = model::make_provenance(o.command_line, fields);
   s.bundle.extra_tensors.clear();
   s.bundle.extra_metadata.clear();
-  model::save_model(o.output, s.bundle);
+  if (root) model::save_model(o.output, s.bundle);
+  // The other ranks finish only once the model exists, so any rank's exit status reports the job.
+  dp.barrier();
   result.steps = state.step;
   result.validation_bits = result.validation_loss / std::log(2.0);
   return result;

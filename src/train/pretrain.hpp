@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/config.hpp"
+#include "train/distributed.hpp"
 #include "train/genome_corpus.hpp"
 #include "train/schedule.hpp"
 
@@ -43,6 +44,7 @@ struct PretrainOptions {
   c10::Device device = c10::Device(c10::kCPU);
   std::string command_line;
   bool quiet = false;
+  double dist_timeout = kDefaultDistributedTimeout;  // seconds a collective may wait (--dist-timeout)
   // FOCUS adapter training (--focus; docs/focus.md)
   bool focus = false;
   int64_t focus_k = 100;
@@ -54,6 +56,7 @@ struct PretrainOptions {
 };
 
 struct PretrainResult {
+  int rank = 0;                 // of a data-parallel run; only rank 0 wrote files
   int64_t steps = 0;
   int64_t parameters = 0;
   double first_train_loss = 0;  // mean over the first logged interval
