@@ -10,7 +10,7 @@ packages=(
   samtools bcftools tabix
   clang-14 libclang-rt-14-dev  # scripts/sanitize.sh: libFuzzer targets
   snakemake                    # tests/cli/snakemake.sh runs workflows/snakemake (~4 min to install)
-  help2man                     # man pages from --help (docs/man.md)
+  help2man                     # man pages from --help (scripts/make_man_pages.sh)
 )
 # Benchmarks compare against PyTorch; CI and users who only build do not need it.
 if [ "${GERM_WITH_BENCH_DEPS:-0}" = 1 ]; then packages+=(python3-torch); fi

@@ -5,6 +5,7 @@
 
 Values are drawn per base as a step line, with gaps where the track has no record (N runs).
 """
+import math
 import sys
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 900, 260, 60, 20, 34, 40
@@ -24,7 +25,10 @@ def main():
         sys.exit(f"plot_track.py: no records for {contig} in {path}")
     begin, end = rows[0][0], rows[-1][1]
     low, high = min(r[2] for r in rows), max(r[2] for r in rows)
-    low, high = min(low, -2.0), max(high, 0.0)
+    uniform = -1.386  # ln 1/4: the value of a uniform guess, drawn for reference
+    pad = 0.08 * (max(high, uniform) - min(low, uniform))
+    low, high = min(low, uniform) - pad, max(high, uniform) + pad
+    step = next(s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0) if (high - low) / s <= 6)
     x = lambda base: LEFT + (base - begin) / (end - begin) * (WIDTH - LEFT - RIGHT)
     y = lambda value: TOP + (high - value) / (high - low) * (HEIGHT - TOP - BOTTOM)
     paths, current, last_end = [], [], None
@@ -39,10 +43,10 @@ def main():
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
            f'<text x="{LEFT}" y="20" font-size="14">{title}</text>']
-    for value in range(int(low), int(high) + 1):
+    for tick in range(math.ceil(low / step), math.floor(high / step) + 1):
+        value = tick * step
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{LEFT - 8}" y="{y(value) + 4:.1f}" text-anchor="end">{value}</text>')
-    uniform = -1.386
+        out.append(f'<text x="{LEFT - 8}" y="{y(value) + 4:.1f}" text-anchor="end">{value:g}</text>')
     out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(uniform):.1f}" y2="{y(uniform):.1f}" '
                f'stroke="#c33" stroke-dasharray="4 3"/>')
     out.append(f'<text x="{WIDTH - RIGHT}" y="{y(uniform) - 4:.1f}" text-anchor="end" fill="#c33">'

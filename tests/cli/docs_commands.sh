@@ -45,4 +45,11 @@ for script in "$WORK"/blocks/*.sh; do
   (cd "$WORK/sandbox" && bash -euo pipefail "$script" > "$WORK/block.out" 2>&1) \
     && pass "$origin runs ($((SECONDS - start)) s)" || fail "$origin: $(tail -c 600 "$WORK/block.out")"
 done
+
+# The bedGraph sample in docs/formats.md and docs/score.md is what the shipped model prints.
+germ score -q "$GERM_SOURCE_DIR/test_data/small.fa" 2>/dev/null | head -4 > "$WORK/sample"
+# page_shows PAGE N: the first N sample lines are lines of PAGE.
+page_shows() { [ "$(head -"$2" "$WORK/sample" | grep -cxFf - "$GERM_SOURCE_DIR/$1")" -eq "$2" ]; }
+[ -s "$WORK/sample" ] && page_shows docs/formats.md 4 && page_shows docs/score.md 3 \
+  && pass "bedGraph samples in the docs are current" || fail "docs' bedGraph sample is stale; now: $(cat "$WORK/sample")"
 finish
