@@ -7,6 +7,10 @@
 #include <htslib/tbx.h>
 #include <htslib/vcf.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -45,11 +49,23 @@ std::vector<Region> merge_regions(std::vector<Region> regions) {
   return merged;
 }
 
-// htslib flags a contig missing from the header but declares it and parses the record anyway
-// (many real VCFs have no ##contig lines); every other error code, or a POS that is not a
-// positive number (htslib reads "abc" as 0), is damage.
-bool usable(const bcf1_t* record) {
-  return (record->errcode & ~BCF_ERR_CTG_UNDEF) == 0 && record->pos >= 0;
+// A VCF data line has at least 8 tab-separated columns; htslib accepts fewer (a line cut
+// short by truncation would pass as a record without ALT or INFO).
+bool has_fixed_columns(const kstring_t& line) {
+  return std::count(line.s, line.s + line.l, '\t') >= 7;
+}
+
+// A plain-text VCF always ends with a line end; without one its last record may have been cut
+// anywhere (even inside INFO, where nothing else would show it).
+bool ends_mid_line(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode) || info.st_size == 0) return false;
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  char last = '\n';
+  const bool read = ::pread(fd, &last, 1, info.st_size - 1) == 1;
+  ::close(fd);
+  return read && last != '\n';
 }
 
 }  // namespace
@@ -62,6 +78,7 @@ struct VcfReader::State {
   size_t next_region = 0;
   kstring_t line = {0, 0, nullptr};
   bool is_bcf = false;
+  int declared_contigs = 0;  // contigs of the file's own header (BCF records index into them)
 
   ~State() {
     if (iterator) hts_itr_destroy(iterator);
@@ -83,8 +100,11 @@ VcfReader::VcfReader(const std::string& path, std::vector<Region> regions)
   state_->is_bcf = format->format == bcf;
   if (format->compression == bgzf && path != "-" && hts_check_EOF(state_->file) == 0)
     throw Error(path, "truncated: the BGZF end-of-file block is missing");
+  if (format->compression == no_compression && path != "-" && ends_mid_line(path))
+    throw Error(path, "truncated: the last line has no line end");
   header_ = bcf_hdr_read(state_->file);
   if (!header_) throw Error(path, "damaged or missing VCF header");
+  state_->declared_contigs = header_->n[BCF_DT_CTG];
   if (regions_.empty()) return;
   if (path == "-") throw Error(path, "-r/-R need an indexed file, not stdin");
   if (format->compression != bgzf)
@@ -114,10 +134,32 @@ int VcfReader::declare_contigs(const ContigSizes& contigs) {
   return added;
 }
 
+// htslib flags a VCF contig missing from the header but declares it and parses the record
+// anyway (many real VCFs have no ##contig lines); a BCF record must name a contig of the file's
+// own header (contigs declared later by germ would silently take its unknown numbers). Every
+// other error code, a POS that is not a positive number (htslib reads "abc" as 0), or a record
+// without even a REF allele (NUL bytes where REF should be; found by fuzzing), is damage.
+bool VcfReader::usable(const bcf1_t* record) const {
+  if (record->pos < 0 || record->n_allele < 1) return false;
+  if (state_->is_bcf) return record->errcode == 0 && record->rid >= 0 && record->rid < state_->declared_contigs;
+  return (record->errcode & ~BCF_ERR_CTG_UNDEF) == 0;
+}
+
+// 0: a record; -1: the end; -2: damage. Text lines are read here rather than by bcf_read so
+// that their columns can be counted.
+int VcfReader::read_next(bcf1_t* record) {
+  State& s = *state_;
+  if (s.is_bcf) return bcf_read(s.file, header_, record);
+  int status = hts_getline(s.file, KS_SEP_LINE, &s.line);
+  if (status < 0) return status;
+  if (!has_fixed_columns(s.line) || vcf_parse(&s.line, header_, record) != 0) return -2;
+  return 0;
+}
+
 bool VcfReader::next(bcf1_t* record) {
   bool got = regions_.empty() ? false : next_in_regions(record);
   if (regions_.empty()) {
-    int status = bcf_read(state_->file, header_, record);
+    int status = read_next(record);
     if (status < -1 || (status == 0 && !usable(record)))
       throw Error(path_, "damaged or truncated record after record " + std::to_string(records_read_));
     got = status == 0;
@@ -146,7 +188,8 @@ bool VcfReader::next_in_regions(bcf1_t* record) {
     const Region& region = regions_[s.next_region - 1];
     int status = s.is_bcf ? bcf_itr_next(s.file, s.iterator, record)
                           : tbx_itr_next(s.file, s.tabix, s.iterator, &s.line);
-    if (status >= 0 && !s.is_bcf && vcf_parse(&s.line, header_, record) != 0) status = -2;
+    if (status >= 0 && !s.is_bcf && (!has_fixed_columns(s.line) || vcf_parse(&s.line, header_, record) != 0))
+      status = -2;
     if (status >= 0 && !usable(record)) status = -2;
     if (status < -1)
       throw Error(path_, "damaged or truncated record after record " + std::to_string(records_read_));

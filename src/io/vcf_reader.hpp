@@ -40,6 +40,8 @@ class VcfReader {
  private:
   struct State;
   bool next_in_regions(bcf1_t* record);
+  int read_next(bcf1_t* record);
+  bool usable(const bcf1_t* record) const;
   std::string path_;
   std::vector<Region> regions_;
   std::unique_ptr<State> state_;

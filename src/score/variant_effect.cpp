@@ -16,45 +16,12 @@ namespace {
 
 constexpr float kNoValue = std::numeric_limits<float>::quiet_NaN();
 
-bool is_acgt(const std::string& bases) {
-  for (char c : bases)
-    if (c != 'A' && c != 'C' && c != 'G' && c != 'T') return false;
-  return !bases.empty();
-}
-
-std::string upper(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return text;
-}
-
-bool is_symbolic(const std::string& alt) {
-  return alt.empty() || alt == "*" || alt == "." || alt.front() == '<' ||
-         alt.find_first_of("[]") != std::string::npos;
-}
-
-// The flag order in GERM_FLAG: record-level reasons first, then per-ALT ones, then caveats.
-const std::vector<const char*>& flag_order() {
-  using namespace variant_flag;
-  static const std::vector<const char*> order = {kContigMissing, kPastContigEnd, kNonAcgtRef, kRefMismatch,
-                                                 kSymbolicAlt,   kNonAcgtAlt,     kTooLong,    kEdge};
-  return order;
-}
-
 double nan_sum(const float* values, int64_t count) {
   double sum = 0;
   for (int64_t i = 0; i < count; ++i)
     if (!std::isnan(values[i])) sum += values[i];
   return sum;
 }
-
-// One variant read on one strand, in that strand's coordinates (the reverse strand counts
-// from the contig end, so its causal reading goes right to left in genome terms).
-struct StrandVariant {
-  size_t variant = 0;
-  int64_t position = 0, ref_length = 0, end = 0;  // REF start, REF length, scoring window end
-  std::vector<size_t> alt_index;                  // which ALTs of the record are scored
-  std::vector<std::string> alt_bases;             // in this strand's orientation
-};
 
 struct Group {
   std::string contig;
@@ -76,86 +43,39 @@ VariantScorer::VariantScorer(model::WindowRunner& runner, VariantScoreOptions op
 
 std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& variants,
                                                const io::IndexedFasta& reference) {
-  using namespace variant_flag;
   const int64_t model_window = runner_.geometry().window, half = options_.window / 2;
   std::vector<VariantScore> scores(variants.size());
-  std::vector<std::vector<bool>> raised(variants.size(), std::vector<bool>(flag_order().size(), false));
-  auto raise = [&](size_t v, const char* flag) {
-    for (size_t i = 0; i < flag_order().size(); ++i)
-      if (flag_order()[i] == flag) raised[v][i] = true;
-  };
 
-  // Checks, then one StrandVariant per scored strand.
+  // Checks and windows, then variants grouped by contig, strand and segment of the fixed grid.
+  struct StrandVariant : StrandWindow {
+    size_t variant = 0;
+  };
   std::vector<StrandVariant> strand_variants;
   std::map<std::tuple<std::string, bool, int64_t>, size_t> group_of_key;
   std::vector<Group> groups;
   for (size_t v = 0; v < variants.size(); ++v) {
     const Variant& variant = variants[v];
     scores[v].llr.assign(variant.alts.size(), kNoValue);
-    if (!reference.has_contig(variant.contig)) {
-      raise(v, kContigMissing);
-      continue;
-    }
-    const int64_t length = reference.contig_length(variant.contig);
-    const std::string ref_allele = upper(variant.ref);
-    const int64_t ref_length = static_cast<int64_t>(ref_allele.size());
-    if (variant.position < 0 || variant.position + ref_length > length) {
-      raise(v, kPastContigEnd);
-      continue;
-    }
-    const std::string genome = upper(reference.fetch(variant.contig, variant.position, variant.position + ref_length));
-    if (!is_acgt(ref_allele) || !is_acgt(genome)) {
-      raise(v, kNonAcgtRef);
-      continue;
-    }
-    if (genome != ref_allele) {
-      raise(v, kRefMismatch);
-      continue;
-    }
-    StrandVariant forward;
-    forward.variant = v;
-    for (size_t a = 0; a < variant.alts.size(); ++a) {
-      const std::string alt = upper(variant.alts[a]);
-      if (is_symbolic(alt)) {
-        raise(v, kSymbolicAlt);
-      } else if (!is_acgt(alt)) {
-        raise(v, kNonAcgtAlt);
-      } else if (ref_length > half || static_cast<int64_t>(alt.size()) > half) {
-        raise(v, kTooLong);
-      } else {
-        forward.alt_index.push_back(a);
-        forward.alt_bases.push_back(alt);
-      }
-    }
-    if (forward.alt_index.empty()) continue;
-    const int64_t centre = variant.position + ref_length / 2;
-    if (centre - half < 0 || centre + half > length) raise(v, kEdge);
-
-    for (bool reverse : {false, true}) {
-      if (reverse && !options_.both_strands) break;
-      StrandVariant sv = forward;
-      sv.ref_length = ref_length;
-      sv.position = reverse ? length - variant.position - ref_length : variant.position;
-      if (reverse)
-        for (std::string& alt : sv.alt_bases) alt = io::reverse_complement(alt);
-      sv.end = std::min(length, sv.position + ref_length / 2 + half);
-      const int64_t segment = sv.position / model_window / options_.segment_windows;
+    VariantWindows plan = plan_variant_windows(variant, reference, half, options_.both_strands);
+    scores[v].flags.assign(plan.flags.begin(), plan.flags.end());
+    for (StrandWindow& window : plan.strands) {
+      const int64_t segment = window.position / model_window / options_.segment_windows;
       // Without reuse every variant gets its own lanes, started on the same grid point, so
       // both modes compute the same values.
-      auto key = std::make_tuple(variant.contig, reverse,
+      auto key = std::make_tuple(variant.contig, window.reverse,
                                  options_.prefix_reuse ? segment : static_cast<int64_t>(strand_variants.size()));
       auto [it, fresh] = group_of_key.emplace(key, groups.size());
       if (fresh) {
         Group group;
         group.contig = variant.contig;
-        group.reverse = reverse;
+        group.reverse = window.reverse;
         group.lane_start = std::max<int64_t>(0, (segment * options_.segment_windows - lead_windows_) * model_window);
         groups.push_back(group);
       }
       Group& group = groups[it->second];
-      group.end = std::max(group.end, sv.end);
+      group.end = std::max(group.end, window.end);
       group.members.push_back(strand_variants.size());
-      strand_variants.push_back(std::move(sv));
+      strand_variants.push_back(StrandVariant{std::move(window), v});
     }
   }
 
@@ -197,8 +117,7 @@ std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& varia
       const int64_t window_start = sv.position / model_window * model_window - group.lane_start;
       for (size_t a = 0; a < sv.alt_bases.size(); ++a) {
         LaneTask task;
-        task.bases = ref_task.bases.substr(0, at) + sv.alt_bases[a] +
-                     ref_task.bases.substr(at + sv.ref_length, end - at - sv.ref_length);
+        task.bases = alt_haplotype(ref_task.bases, at, sv.ref_length, sv.alt_bases[a], end);
         task.score_from = at;
         task.score_to = static_cast<int64_t>(task.bases.size());
         if (options_.prefix_reuse) {
@@ -233,12 +152,9 @@ std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& varia
     sum[record_alt] += alt_ll_sum - reference_ll;
     count[record_alt] += 1;
   }
-  for (size_t v = 0; v < variants.size(); ++v) {
+  for (size_t v = 0; v < variants.size(); ++v)
     for (size_t a = 0; a < sums[v].size(); ++a)
       if (strands[v][a] > 0) scores[v].llr[a] = static_cast<float>(sums[v][a] / strands[v][a]);
-    for (size_t i = 0; i < flag_order().size(); ++i)
-      if (raised[v][i]) scores[v].flags.push_back(flag_order()[i]);
-  }
   return scores;
 }
 

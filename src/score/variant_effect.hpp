@@ -4,38 +4,13 @@
 #include <vector>
 
 #include "model/focus.hpp"
+#include "score/variant_windows.hpp"
 
 namespace germ::io {
 class IndexedFasta;
 }
 
 namespace germ::score {
-
-// One VCF record as the scorer sees it.
-struct Variant {
-  std::string contig;
-  int64_t position = 0;  // 0-based start of REF
-  std::string ref;
-  std::vector<std::string> alts;  // as written (symbolic, breakend, '*' and '.' are flagged)
-};
-
-// Why a record (or one of its ALTs) has no score, or has a caveat. These are the values of
-// INFO/GERM_FLAG (docs/score_variants.md).
-namespace variant_flag {
-inline constexpr const char* kContigMissing = "CONTIG_MISSING";  // contig not in the reference
-inline constexpr const char* kRefMismatch = "REF_MISMATCH";      // REF differs from the reference
-inline constexpr const char* kNonAcgtRef = "NON_ACGT_REF";       // REF (or the reference there) is not ACGT
-inline constexpr const char* kPastContigEnd = "PAST_CONTIG_END";  // REF runs past the contig end
-inline constexpr const char* kSymbolicAlt = "SYMBOLIC_ALT";      // <DEL>, breakend, '*' or '.': not scored
-inline constexpr const char* kNonAcgtAlt = "NON_ACGT_ALT";       // an ALT with IUPAC/N letters: not scored
-inline constexpr const char* kTooLong = "TOO_LONG";               // an allele longer than half the window
-inline constexpr const char* kEdge = "EDGE";  // window truncated at a contig edge (scored, truncated)
-}  // namespace variant_flag
-
-struct VariantScore {
-  std::vector<float> llr;          // per ALT, nats; NaN where that ALT has no score
-  std::vector<std::string> flags;  // distinct reasons, in a fixed order
-};
 
 struct VariantScoreOptions {
   int64_t window = 8192;        // scoring window centred on the variant (bases)

@@ -2,7 +2,7 @@
 #include <memory>
 #include <string>
 
-#include "score/variant_effect.hpp"
+#include "score/variant_windows.hpp"
 
 typedef struct bcf_hdr_t bcf_hdr_t;
 typedef struct bcf1_t bcf1_t;

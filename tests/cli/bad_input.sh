@@ -93,6 +93,77 @@ for model in empty truncated header_past_end header_2_63 offset_past_end overlap
     "$GERM" score -q -m "$C/model_$model.safetensors" -r chr1:1-50 -o "$OUT" "$FA"
 done
 
+# ---- VCF / BCF (germ score --vcf against small.fa; the default model, short windows) ----
+/usr/bin/python3 - "$FA" "$WORK" <<'PY'
+import sys
+fa, work = sys.argv[1:3]
+seq, name = {}, None
+for line in open(fa):
+    if line.startswith(">"):
+        name = line[1:].split()[0]
+        seq[name] = []
+    else:
+        seq[name].append(line.strip().upper())
+seq = {k: "".join(v) for k, v in seq.items()}
+other = lambda b: "C" if b == "A" else "A"
+head = '##fileformat=VCFv4.2\n##contig=<ID=chr1>\n##contig=<ID=chr2>\n##INFO=<ID=AF,Number=A,Type=Float,Description="x">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n'
+def record(contig, pos, ref=None):
+    base = seq[contig][pos - 1]
+    return f"{contig}\t{pos}\t.\t{ref or base}\t{other(base)}\t.\t.\tAF=0.5\n"
+def write(path, records):
+    open(f"{work}/{path}", "w").write(head + "".join(records))
+write("v_ok.vcf", [record("chr1", 100), record("chr2", 100)])
+write("v_unsorted.vcf", [record("chr1", 300), record("chr1", 100)])
+write("v_refmismatch.vcf", [record("chr1", 100, ref="GATTACA")])
+write("v_nocontig.vcf", [record("chr1", 100), "chrUn\t5\t.\tA\tC\t.\t.\tAF=0.5\n"])
+full = head + record("chr1", 100) + record("chr1", 200)
+open(f"{work}/v_cut_midline.vcf", "w").write(full[:-9])                 # no line end
+open(f"{work}/v_cut_columns.vcf", "w").write(full[:full.rindex("\t.\t.\t")] + "\n")  # 5 columns
+open(f"{work}/v_nul_ref.vcf", "wb").write(head.encode() + b"chr1\t1\t.\0\0\0\0\0\0\0\0\0\0\tA\t.\t.\t.\n")  # found by fuzzing
+PY
+V="$WORK"
+bad "VCF cut mid-line" "v_cut_midline.vcf: truncated: the last line has no line end" -- \
+  "$GERM" score -q --vcf "$V/v_cut_midline.vcf" --ref "$FA" --window 200 -o "$OUT"
+bad "VCF record with 5 of 8 columns" "v_cut_columns.vcf: damaged or truncated record after record 1" -- \
+  "$GERM" score -q --vcf "$V/v_cut_columns.vcf" --ref "$FA" --window 200 -o "$OUT"
+bad "VCF record with NUL bytes for REF (was: segfault)" "v_nul_ref.vcf: damaged or truncated record after record 0" -- \
+  "$GERM" score -q --vcf "$V/v_nul_ref.vcf" --ref "$FA" --window 200 -o "$OUT"
+bgzip -c "$V/v_ok.vcf" > "$V/v_ok.vcf.gz"
+head -c $(( $(stat -c %s "$V/v_ok.vcf.gz") - 28 )) "$V/v_ok.vcf.gz" > "$V/v_cut.vcf.gz"
+bad "bgzip VCF without its EOF block" "v_cut.vcf.gz: truncated" -- \
+  "$GERM" score -q --vcf "$V/v_cut.vcf.gz" --ref "$FA" --window 200 -o "$OUT"
+bgzip -c "$V/v_unsorted.vcf" > "$V/v_unsorted.vcf.gz"
+bad "unsorted VCF with -r (no index can exist)" "v_unsorted.vcf.gz: -r/-R need an index" -- \
+  "$GERM" score -q --vcf "$V/v_unsorted.vcf.gz" --ref "$FA" --window 200 -r chr1:1-500 -o "$OUT"
+bad "unsorted VCF with -O z -W" "cannot build the index \(are the records sorted" -- \
+  "$GERM" score -q --vcf "$V/v_unsorted.vcf" --ref "$FA" --window 200 -O z -W -o "$OUT"
+[ ! -e "$OUT.tbi" ] && pass "no index left" || fail "index left behind"
+# BCF whose records name contig #1 under a header that declares only contig #0.
+bcftools view -O u -o "$V/v_ok.ubcf" "$V/v_ok.vcf"
+/usr/bin/python3 - "$V" <<'PY'
+import struct, sys
+w = sys.argv[1]
+raw = open(f"{w}/v_ok.ubcf", "rb").read()
+l_text = struct.unpack("<I", raw[5:9])[0]
+text = raw[9:9 + l_text].replace(b"##contig=<ID=chr2,IDX=1>\n", b"")
+assert len(text) < l_text, "contig line not found"
+open(f"{w}/v_mismatch.ubcf", "wb").write(raw[:5] + struct.pack("<I", len(text)) + text + raw[9 + l_text:])
+PY
+bgzip -c "$V/v_mismatch.ubcf" > "$V/v_mismatch.bcf"
+bad "BCF records beyond its header's contigs" "v_mismatch.bcf: damaged or truncated record after record 1" -- \
+  "$GERM" score -q --vcf "$V/v_mismatch.bcf" --ref "$FA" --window 200 -o "$OUT"
+# Not errors: a REF mismatch and a contig missing from the reference are flagged, never dropped.
+cases=$((cases + 1))
+expect_exit 0 "VCF REF not matching the reference" -- "$GERM" score -q --vcf "$V/v_refmismatch.vcf" --ref "$FA" --window 200 -O tsv -o "$OUT"
+grep -q "^chr1	100	GATTACA	.*	\.	REF_MISMATCH$" "$OUT" && pass "REF mismatch flagged, no score" || fail "REF mismatch: $(cat "$OUT")"
+rm -f "$OUT"
+cases=$((cases + 1))
+expect_exit 0 "VCF contig missing from the reference" -- "$GERM" score --vcf "$V/v_nocontig.vcf" --ref "$FA" --window 200 -O tsv -o "$OUT"
+grep -q "contig 'chrUn' is not in" "$WORK/err" && grep -q "^chrUn	5	A	C	\.	CONTIG_MISSING$" "$OUT" \
+  && [ "$(grep -vc '^#' "$OUT")" -eq 2 ] && pass "missing contig reported and flagged, both records kept" \
+  || fail "missing contig: $(cat "$OUT") $(cat "$WORK/err")"
+rm -f "$OUT"
+
 # ---- regions ----
 bad_keeps "region chr1:0-10" "^germ stats: -r/--region chr1:0-10: positions are 1-based" -- "$GERM" stats -r chr1:0-10 -o "$OUT" "$FA"
 bad_keeps "region chr1:10-5" "^germ stats: -r/--region chr1:10-5: end 5 is before begin 10" -- "$GERM" stats -r chr1:10-5 -o "$OUT" "$FA"

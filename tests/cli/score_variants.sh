@@ -88,7 +88,7 @@ expect_exit 0 "-O z -W" -- "$GERM" score -q -m "$M" --vcf "$VCF" --ref "$REF" --
 [ -s "$WORK/s.vcf.gz.tbi" ] && tabix "$WORK/s.vcf.gz" 1:1000-1500 | grep -q rs1200 \
   && pass "tabix index works" || fail "tabix index"
 # BCF refers to contigs by header index, so a contig found neither in the header nor in the
-# reference (chr2 here) cannot be written: refused up front; without it, BCF works.
+# reference (chr2 here) cannot be written: one-line error, nothing left behind; without it, BCF works.
 bad_bcf="$WORK/s_bad.bcf"
 expect_exit 1 "-O b with an undeclared, unknown contig" -- "$GERM" score -q -m "$M" --vcf "$VCF" --ref "$REF" --window 300 -O b -o "$bad_bcf"
 expect_one_line_error "contig 'chr2' is declared neither in the VCF header nor in the reference"

@@ -33,6 +33,18 @@ for name in sorted(os.listdir(data)):
         put("fasta", name, b"\x07" + open(path, "rb").read())
 put("fasta", "gzip_member.fa.gz", b"\x03" + gzip.compress(b">a desc\nACGT\nNNac\n>b\n\n>c\nT\n"))
 
+# VCF: a leading byte picks the half window (low 6 bits) and both strands (top bit); contigs
+# "1" (3,000 bases, N at 1,001-1,100) and "chr2" (700 bases) of fuzz_vcf.cpp's reference.
+vcf_head = (b"##fileformat=VCFv4.2\n##INFO=<ID=AF,Number=A,Type=Float,Description=\"x\">\n"
+            b"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
+vcf_rows = (b"1\t1\t.\tA\tC\t.\t.\tAF=0.1\n1\t500\trs1\tACG\tA,ACGTT,<DEL>,*\t50\tPASS\t.\n"
+            b"1\t1050\t.\tN\tA\t.\t.\t.\n1\t2050\t.\ta\tg\t.\t.\t.\nchr2\t700\t.\tT\tG]1:5]\t.\t.\t.\n"
+            b"chrX\t5\t.\tA\tC\t.\t.\t.\n")
+put("vcf", "mixed.vcf", b"\x20" + vcf_head + vcf_rows)
+put("vcf", "both_strands.vcf", b"\xbf" + vcf_head + vcf_rows)
+put("vcf", "gzip.vcf.gz", b"\x05" + gzip.compress(vcf_head + vcf_rows))
+put("vcf", "cut.vcf", b"\x10" + (vcf_head + vcf_rows)[:-20])
+
 # CSV: a leading byte picks the label count (see fuzz_labelled_csv.cpp).
 put("csv", "ok.csv", b"\x02sequence,label\nACGT,0\nGGCC,1\n")
 put("csv", "quoted.csv", b"\x00\"sequence\",\"label\"\r\n\"ACGTN\",\"1\"\r\n")

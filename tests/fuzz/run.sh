@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors fasta region labelled_csv)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors fasta region labelled_csv vcf)
 CXX=${FUZZ_CXX:-clang++-14}
 command -v "$CXX" >/dev/null || CXX=clang++
 out=${FUZZ_BUILD_DIR:-build-fuzz}
@@ -23,9 +23,10 @@ declare -A sources=(
   [fasta]="$IO"
   [region]="src/io/region.cpp"
   [labelled_csv]="$IO src/io/labelled_sequences.cpp"
+  [vcf]="$IO src/io/vcf_reader.cpp src/score/variant_windows.cpp src/util/file_sync.cpp"
 )
-declare -A libraries=([safetensors]="" [fasta]="-lhts" [region]="" [labelled_csv]="-lhts")
-declare -A corpus=([safetensors]=safetensors [fasta]=fasta [region]=region [labelled_csv]=csv)
+declare -A libraries=([safetensors]="" [fasta]="-lhts" [region]="" [labelled_csv]="-lhts" [vcf]="-lhts")
+declare -A corpus=([safetensors]=safetensors [fasta]=fasta [region]=region [labelled_csv]=csv [vcf]=vcf)
 
 /usr/bin/python3 tests/fuzz/make_seeds.py . "$out/seeds"
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -Itests/fuzz)
