@@ -32,7 +32,7 @@ import random, sys
 rng = random.Random(3)
 with open(sys.argv[1], "w") as f:
     for name in ("chrA", "chrB"):
-        s = "".join(rng.choice("ACGT") for _ in range(12000))
+        s = "".join(rng.choice("ACGT") for _ in range(8000))
         f.write(f">{name}\n" + "\n".join(s[i:i + 60] for i in range(0, len(s), 60)) + "\n")
 PY
 ln -s "$GERM_SOURCE_DIR/test_data" "$WORK/sandbox/test_data"
