@@ -25,6 +25,7 @@ int run_predict(int argc, char** argv);
 int run_quantize(int argc, char** argv);
 int run_import(int argc, char** argv);
 int run_score(int argc, char** argv);
+int run_bigwig(int argc, char** argv);
 int run_stats(int argc, char** argv);
 
 }  // namespace germ::cli

@@ -27,6 +27,7 @@ const std::vector<Command>& command_table() {
       {"quantize", "Models", "post-training quantization (W8A8, W6A6, W4A4)", run_quantize},
       {"import", "Models", "convert a Hugging Face DNABERT-2 / GERM checkpoint", run_import},
       {"score", "Scoring", "per-base scores of FASTA/VCF/reads as bedGraph, bigWig or VCF", run_score},
+      {"bigwig", "Scoring", "bedGraph to bigWig (gathers a scattered score run)", run_bigwig},
       {"stats", "Reports", "outlier statistics, model and sequence summaries", run_stats},
   };
   return table;

@@ -9,6 +9,8 @@ packages=(
   libgtest-dev nlohmann-json3-dev libbigwig-dev libdnnl-dev
   samtools bcftools tabix
   clang-14 libclang-rt-14-dev  # scripts/sanitize.sh: libFuzzer targets
+  snakemake                    # tests/cli/snakemake.sh runs workflows/snakemake (~4 min to install)
+  help2man                     # man pages from --help (scripts/make_man_pages.sh)
 )
 # Benchmarks compare against PyTorch; CI and users who only build do not need it.
 if [ "${GERM_WITH_BENCH_DEPS:-0}" = 1 ]; then packages+=(python3-torch); fi

@@ -46,6 +46,31 @@ if sys.argv[4:] == ["labels"]:
 PY
 }
 
+# compare_tracks SINGLE GATHERED TOLERANCE: two bedGraphs give values to the same bases, and
+# differ by at most TOLERANCE (the scatter/gather workflows against one whole-input run).
+compare_tracks() {
+  local report
+  report=$(python3 - "$@" <<'PY'
+import sys
+def per_base(path):
+    values = {}
+    for line in open(path):
+        contig, begin, end, value = line.split("\t")
+        for base in range(int(begin), int(end)):
+            values[(contig, base)] = float(value)
+    return values
+single, gathered = per_base(sys.argv[1]), per_base(sys.argv[2])
+if single.keys() != gathered.keys() or not single:
+    print(f"different bases: {len(single.keys() - gathered.keys())} only in one run, "
+          f"{len(gathered.keys() - single.keys())} only gathered, {len(single)} in all")
+    sys.exit(1)
+worst = max(abs(single[k] - gathered[k]) for k in single)
+print(f"{len(single)} bases, max |gathered - single| = {worst:.3g}")
+sys.exit(0 if worst <= float(sys.argv[3]) else 1)
+PY
+  ) && pass "gathered = one run within $3: $report" || fail "gathered vs one run: $report"
+}
+
 shared_data_or_skip() {
   [ -d "$GERM_SHARED_DATA_DIR" ] || { echo "SKIP: ../shared/data is absent ($GERM_SHARED_DATA_DIR)"; exit 77; }
 }
