@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <ostream>
+#include <string>
 #include <vector>
 
 #include "cuda/online_softmax.hpp"
@@ -51,6 +53,9 @@ at::Tensor kernel_loop_attention(const at::Tensor& q, const at::Tensor& k, const
 struct Case {
   bool causal, softmax1, padded;
 };
+// Printable, so that test names listed for ctest do not carry the struct's raw (padding) bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << (c.causal ? "causal" : "bidirectional") << (c.softmax1 ? " softmax1" : " softmax") << (c.padded ? " padded" : ""); }
+
 
 class OnlineSoftmaxAttention : public ::testing::TestWithParam<Case> {};
 
@@ -81,7 +86,11 @@ TEST_P(OnlineSoftmaxAttention, MatchesTheReferenceWithin1e5) {
 INSTANTIATE_TEST_SUITE_P(KernelLoop, OnlineSoftmaxAttention,
                          ::testing::Values(Case{false, true, false}, Case{true, true, false}, Case{false, false, false},
                                            Case{true, false, false}, Case{false, true, true}, Case{true, true, true},
-                                           Case{true, false, true}));
+                                           Case{true, false, true}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return std::string(info.param.causal ? "Causal" : "Bidirectional") +
+                                  (info.param.softmax1 ? "Softmax1" : "Softmax") + (info.param.padded ? "Padded" : "");
+                         });
 
 TEST(OnlineSoftmax, AllMaskedRowIsZeroNotNaN) {
   for (bool softmax1 : {true, false}) {
