@@ -11,6 +11,7 @@
 #include "stats/outlier_run.hpp"
 #include "stats/sequence_stats.hpp"
 #include "stats/svg_plot.hpp"
+#include "train/finetune.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
 
@@ -90,7 +91,12 @@ int run_stats(int argc, char** argv) {
       std::vector<stats::OutlierReport> reports;
       for (const std::string& path : {model_path, versus_path}) {
         if (path.empty()) continue;
-        model::ModelBundle bundle = model::load_model(path, {"focus.", "__train."});
+        // A fine-tuned classifier is measured as it predicts: LoRA adapters folded in, quantized
+        // layers simulated (integer kernels would hide the activations being measured).
+        model::ModelBundle bundle =
+            model::peek_model_kind(path) == model::ModelKind::kClassifier
+                ? train::load_classifier(path, quant::Execution::kFakeQuant, /*merge_adapters=*/true)
+                : model::load_model(path, {"focus.", "__train."});
         reports.push_back(stats::measure_outliers(bundle, file_label(path), sequences, batch_size));
       }
       if (reports.size() == 2 && reports[0].label == reports[1].label) {

@@ -36,6 +36,23 @@ b = [l.split("\t") for l in open(sys.argv[2]) if not l.startswith("#")]
 assert len(a) == len(b) == 64
 assert all(abs(float(x) - float(y)) <= 1e-5 for ra, rb in zip(a, b) for x, y in zip(ra[2:], rb[2:]))
 PY
+# Outlier statistics of a classifier in adapter form: measured with the adapters folded in, so
+# they equal those of the --merge file (and differ from the untouched encoder's).
+for m in lora merged qlora; do
+  "$GERM" stats -q -m "$WORK/$m.safetensors" --data "$TASK/test.csv" -O tsv > "$WORK/$m.stats.tsv" 2>"$WORK/err" \
+    || fail "stats -m $m classifier: $(head -c 300 "$WORK/err")"
+done
+python3 - "$WORK/lora.stats.tsv" "$WORK/merged.stats.tsv" "$WORK/qlora.stats.tsv" <<'PY' \
+  && pass "stats on LoRA/QLoRA classifiers: adapter form = merged (1e-3 relative)" || fail "stats differ: $(cat "$WORK/lora.stats.tsv" "$WORK/merged.stats.tsv")"
+import sys
+rows = [[l.split("\t") for l in open(f) if not l.startswith("#")] for f in sys.argv[1:]]
+lora, merged, qlora = rows
+assert len(lora) == len(merged) == len(qlora) >= 2
+for a, b in zip(lora, merged):
+    for x, y in zip(a[3:9], b[3:9]):
+        assert abs(float(x) - float(y)) <= 1e-3 * max(1.0, abs(float(y))), (x, y)
+assert all(float(r[3]) > 0 for r in qlora)
+PY
 head -1 "$WORK/merged.tsv" | grep -q "p_at_rich	p_gc_rich" && pass "class names from labels.tsv" || fail "header: $(head -1 "$WORK/merged.tsv")"
 
 # predict on FASTA: one row per record.
