@@ -35,10 +35,10 @@ with open(out, "w") as f:
 PY
 }
 
-# Runs germ score -v and prints "bases_per_second peak_rss_mib seconds".
+# Runs germ score -v and prints "bases_per_second peak_rss_mib seconds scored_values".
 run_score() {
   "$germ" score -v -q -@ "$threads" -m "$model" "$@" > /dev/null 2> "$work/log"
-  sed -n 's/.* in \([0-9.]*\) s (\([0-9]*\) bases\/s).*peak RSS \([0-9.]*\) MiB/\2 \3 \1/p' "$work/log"
+  sed -n 's/.* \([0-9]*\) values, .* in \([0-9.]*\) s (\([0-9]*\) bases\/s).*peak RSS \([0-9.]*\) MiB/\3 \4 \2 \1/p' "$work/log"
 }
 
 gemm=$(GERM_BENCH_GEMM_ONLY=1 "$build/germ_bench" "$threads" | awk '/^gemm/ { print $(NF - 1) }')
@@ -47,10 +47,10 @@ echo "# model: $model"
 printf "%-58s %14s %14s %10s\n" "benchmark" "value" "reference" "ratio"
 printf "%-58s %14s\n" "GEMM fp32 1024^3 (ceiling)" "$gemm GFLOP/s"
 
-declare -A rate rss secs
+declare -A rate rss secs values
 for mb in $sizes; do
   make_fasta "$mb" "$work/s$mb.fa"
-  read -r rate[$mb] rss[$mb] secs[$mb] < <(run_score "$work/s$mb.fa")
+  read -r rate[$mb] rss[$mb] secs[$mb] values[$mb] < <(run_score "$work/s$mb.fa")
   printf "%-58s %14s %14s\n" "score ${mb} Mb (FOCUS, default model)" "${rate[$mb]} b/s" "${rss[$mb]} MiB"
 done
 first=$(echo $sizes | awk '{ print $1 }'); last=$(echo $sizes | awk '{ print $NF }')
@@ -77,6 +77,9 @@ printf "%-58s %14s %14s %10s\n" "peak RSS ${last} Mb / ${first} Mb" "${rss[$last
   "$($py -c "print(f'{${rss[$last]}/${rss[$first]}:.3f}')")"
 printf "%-58s %14s %14s %10s\n" "time ${last} Mb / time ${first} Mb (ideal $((last / first)))" "${secs[$last]} s" "${secs[$first]} s" \
   "$($py -c "print(f'{${secs[$last]}/${secs[$first]}:.2f}')")"
+# The inputs differ in their share of N (skipped, not scored): the same ratio per scored base.
+printf "%-58s %14s %14s %10s\n" "time per scored base ${last} Mb / ${first} Mb, x $((last / first))" "${values[$last]} values" "${values[$first]} values" \
+  "$($py -c "print(f'{${secs[$last]}/${values[$last]}/(${secs[$first]}/${values[$first]})*$((last / first)):.2f}')")"
 
 # Equal effective context of 64 kb: FOCUS keeps 640 focus states (k = 100); the uncompressed
 # reference keeps the K/V of all 64,000 previous bases (a sliding KV cache).
