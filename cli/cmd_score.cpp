@@ -182,6 +182,14 @@ int run_score(int argc, char** argv) {
     if (track_line)
       writer_options.track_line = "track type=bedGraph name=\"germ " + track + "\" description=\"germ score " +
                                   track + (bits ? " (bits)" : " (nats)") + "\"";
+    // On a GPU the weights, the activations and every lane's FOCUS memory stay on the device;
+    // only each window's log-probabilities come back (docs/gpu.md).
+    const c10::Device device = util::select_device(common.device);
+    if (!device.is_cpu()) {
+      if (quant::is_quantized(focus.bundle))
+        throw Error(model_path, "is quantized; its integer kernels run on the CPU (use --device cpu)");
+      focus.bundle.model->to(device);
+    }
     auto writer = score::make_track_writer(writer_options);
     score::LaneScorer scorer(focus.bundle.model, focus.adapter, geometry, options.jobs_per_batch);
     auto summary = score::score_fasta(scorer, options, [&](const std::string& contig, int64_t begin, int64_t end,

@@ -119,12 +119,16 @@ WindowRunner::WindowRunner(GermModel model, FocusAdapter adapter, FocusGeometry 
   geometry_.validate();
   if (model_->kind() != ModelKind::kCausalLm)
     throw Error("model", "FOCUS scoring needs a causal-lm model");
+  // The biases are built once on the CPU and kept beside the weights, so a step on a GPU
+  // (ids, memories, activations) never leaves it until the caller reads the log-probabilities.
+  device_ = model_->parameters().front().device();
+  if (adapter_) adapter_->to(device_);
   if (geometry_.kind == MemoryKind::kFocus && !adapter_)
     throw Error("model", "the model has no FOCUS adapter (train one with germ pretrain --focus)");
   // A focus token sees its block (k keys at distances k-1 .. 0), itself, and the zero key.
   int64_t k = geometry_.k;
   at::Tensor distance = at::cat({at::zeros({1}), at::arange(k - 1, -1, -1, at::kFloat), at::zeros({1})});
-  focus_bias_ = (-model_->slopes().view({-1, 1}) * distance.view({1, -1})).view({-1, 1, 1, k + 2});
+  focus_bias_ = (-model_->slopes().view({-1, 1}) * distance.view({1, -1})).view({-1, 1, 1, k + 2}).to(device_);
 }
 
 const at::Tensor& WindowRunner::raw_bias(int64_t memory_count, int64_t valid_from) {
@@ -155,7 +159,7 @@ const at::Tensor& WindowRunner::raw_bias(int64_t memory_count, int64_t valid_fro
   hidden.select(1, 0).fill_(false);
   bias = bias.masked_fill(hidden.unsqueeze(0), kNegativeInfinity);
   bias.select(2, 0).fill_(0);
-  return raw_bias_cache_.emplace(key, bias.contiguous()).first->second;
+  return raw_bias_cache_.emplace(key, bias.contiguous().to(device_)).first->second;
 }
 
 at::Tensor WindowRunner::attend_raw(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -199,7 +203,7 @@ at::Tensor WindowRunner::step(const at::Tensor& ids, const std::vector<int64_t>&
   const int64_t focus_count = focus ? geometry_.focus_per_window() : 0;
   const bool keep_memory = geometry_.kind != MemoryKind::kNone && geometry_.memory > 0;
 
-  at::Tensor x = model_->embed(ids);  // [B, T, d]
+  at::Tensor x = model_->embed(ids.to(device_));  // [B, T, d]
   at::Tensor f;
   if (focus) f = adapter_->embedding.view({1, 1, -1}).expand({lanes, focus_count, config.hidden});
   std::vector<at::Tensor> new_keys, new_values;  // per layer [B, H, n, D]

@@ -73,6 +73,8 @@ class WindowRunner {
 
   const FocusGeometry& geometry() const { return geometry_; }
   GermModel& model() { return model_; }
+  // Where the model's weights are (and so the lane memories); ids may come from the CPU.
+  c10::Device device() const { return device_; }
 
  private:
   const at::Tensor& raw_bias(int64_t memory_count, int64_t valid_from);
@@ -82,6 +84,7 @@ class WindowRunner {
   GermModel model_;
   FocusAdapter adapter_;
   FocusGeometry geometry_;
+  c10::Device device_{c10::kCPU};
   at::Tensor focus_bias_;  // [H, 1, 1, k + 2]
   std::map<std::pair<int64_t, int64_t>, at::Tensor> raw_bias_cache_;
   int64_t query_tile_ = 256;

@@ -121,7 +121,7 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
       memories[b] = &lanes[b].memory;
     }
     at::Tensor hidden = runner.step(ids, valid_from, memories);
-    at::Tensor log_probs = model::base_log_probs(runner.model(), hidden).contiguous();
+    at::Tensor log_probs = model::base_log_probs(runner.model(), hidden).to(at::kCPU).contiguous();
     if (windows_run) *windows_run += batch;
     auto lp = log_probs.accessor<float, 3>();
 

@@ -5,13 +5,17 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "cuda/attention_glue.hpp"
 #include "model/attention.hpp"
 #include "model/config.hpp"
+#include "model/focus.hpp"
 #include "model/transformer.hpp"
+#include "score/lane_scorer.hpp"
 
 namespace {
 
@@ -77,6 +81,40 @@ TEST(CudaModel, EncoderAndCausalLmAgreeWithTheCpu) {
     model->to(at::Device(at::kCUDA));
     at::Tensor on_gpu = model->forward(ids.to(at::kCUDA)).to(at::kCPU);
     EXPECT_LT((on_gpu - on_cpu).abs().max().item<float>(), 1e-4f);
+  }
+}
+
+TEST(CudaModel, FocusScoringAgreesWithTheCpu) {
+  if (!gpu_ready()) GTEST_SKIP() << "needs a GPU";
+  using namespace germ::model;
+  ModelConfig config = ModelConfig::preset("tiny", ModelKind::kCausalLm);
+  config.vocab = 10;
+  config.dropout = 0.0;
+  GermModel model(config, ModelKind::kCausalLm);
+  model->eval();
+  FocusAdapter adapter(config);
+  adapter->initialise_from(model);
+  FocusGeometry geometry;
+  geometry.k = 10, geometry.window = 40, geometry.memory = 6, geometry.context = 10;
+  at::manual_seed(9);
+  at::Tensor codes = at::randint(0, 4, {700}, at::kLong);
+  std::string bases;
+  for (int64_t i = 0; i < codes.size(0); ++i) bases += "ACGT"[codes[i].item<int64_t>()];
+  bases.replace(300, 50, std::string(50, 'N'));  // a gap resets the memory
+  std::vector<germ::score::ScoreJob> jobs{{bases, 80}, {bases.substr(100), 0}};
+  germ::score::LaneScorer on_cpu(model, adapter, geometry, 2);
+  std::vector<germ::score::ScoreResult> expected = on_cpu.run(jobs);
+  model->to(at::Device(at::kCUDA));
+  germ::score::LaneScorer on_gpu(model, adapter, geometry, 2);
+  std::vector<germ::score::ScoreResult> got = on_gpu.run(jobs);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t j = 0; j < got.size(); ++j) {
+    ASSERT_EQ(got[j].log_likelihood.size(), expected[j].log_likelihood.size());
+    for (size_t i = 0; i < got[j].log_likelihood.size(); ++i) {
+      const float a = got[j].log_likelihood[i], b = expected[j].log_likelihood[i];
+      ASSERT_EQ(std::isnan(a), std::isnan(b)) << "job " << j << " base " << i;
+      if (!std::isnan(a)) ASSERT_NEAR(a, b, 1e-4f) << "job " << j << " base " << i;
+    }
   }
 }
 
