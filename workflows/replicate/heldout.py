@@ -1,25 +1,12 @@
 #!/usr/bin/env python3
 """Writes the held-out tail of every contig (germ pretrain's --holdout-fraction rule: the last
 `fraction` of each contig, cut = length - floor(length * fraction)) as FASTA on stdout.
-Usage: heldout.py FRACTION FASTA..."""
-import gzip
+Usage: heldout.py FRACTION FASTA...   (plain FASTA, read as scripts/make_tasks.py reads it)"""
+import pathlib
 import sys
 
-
-def contigs(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    name, parts = None, []
-    with opener(path, "rt") as f:
-        for line in f:
-            line = line.rstrip("\r\n")
-            if line.startswith(">"):
-                if name is not None:
-                    yield name, "".join(parts)
-                name, parts = line[1:].split()[0] if line[1:].split() else "", []
-            elif line:
-                parts.append(line)
-    if name is not None:
-        yield name, "".join(parts)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "scripts"))
+from make_tasks import InputError, read_fasta  # noqa: E402
 
 
 def main():
@@ -28,8 +15,12 @@ def main():
     fraction = float(sys.argv[1])
     if not 0 < fraction < 1:
         sys.exit(f"heldout.py: fraction {fraction} is not in (0, 1)")
-    for path in sys.argv[2:]:
-        for name, seq in contigs(path):
+    try:
+        genomes = [read_fasta(path) for path in sys.argv[2:]]
+    except InputError as error:
+        sys.exit(f"heldout.py: {error}")
+    for records in genomes:
+        for name, seq in records:
             cut = len(seq) - int(len(seq) * fraction)
             tail = seq[cut:]
             if not tail:

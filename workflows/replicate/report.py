@@ -40,6 +40,10 @@ def fmt(value, digits=2, signed=False):
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
+def fmt_pct(value, digits=1):
+    return "—" if value is None or math.isnan(value) else f"{value:.{digits}f}%"
+
+
 def fmt_ms(mean, sd, digits=2):
     if math.isnan(mean):
         return "—"
@@ -100,9 +104,9 @@ def table1(run, paper):
             cells[f"{model}.{method}"] = {"mcc": mean, "sd": sd, "drop": drop, "kurtosis": kurt, "inf_norm": inf}
             p = paper["table1"][model].get(method, {})
             rows.append(f"| {NAMES[model]} | {METHOD_NAMES.get(method, method)} | {fmt_ms(mean, sd)} "
-                        f"| {fmt(drop, 1) + '%' if not math.isnan(drop) else '—'} | {fmt(kurt)} | {fmt(inf, 3)} "
+                        f"| {fmt_pct(drop)} | {fmt(kurt)} | {fmt(inf, 3)} "
                         f"| {fmt_ms(p.get('mcc', float('nan')), p.get('sd', float('nan')))} "
-                        f"| {fmt(p.get('drop', float('nan')), 2) + '%' if 'drop' in p else '—'} "
+                        f"| {fmt_pct(p.get('drop', float('nan')), 2)} "
                         f"| {fmt(p.get('kurtosis', float('nan')))} | {fmt(p.get('inf_norm', float('nan')))} |")
     return rows, cells
 
@@ -127,7 +131,7 @@ def table3(run, paper, source="full", with_paper=True):
                 q = p.get(f"{qm}.{bits}", {})
                 paper_cells = (f" {fmt_ms(q['mcc'], q['sd'])} | {fmt(q['drop'])}% |" if q else " — | — |")
                 rows.append(f"| {NAMES[model]} | {bits.upper()} | {QUANT_NAMES.get(qm, qm)} | {fmt_ms(mean, sd)} "
-                            f"| {fmt(drop, 1) + '%' if not math.isnan(drop) else '—'} |"
+                            f"| {fmt_pct(drop)} |"
                             + (paper_cells if with_paper else ""))
     return rows, cells
 
@@ -268,14 +272,13 @@ def main():
     run = Run(a.out, config)
     t1_rows, t1 = table1(run, paper)
     t3_rows, t3 = table3(run, paper)
-    extra = {}
     extra_rows = []
     for source in config["quantize_from"]:
         if source == "full":
             continue
         rows, cells = table3(run, paper, source=source, with_paper=False)
-        extra[source], extra_rows = cells, extra_rows + [f"\n**Quantized from {METHOD_NAMES[source]} classifiers**\n"] + rows
-    t3.update({k: v for cells in extra.values() for k, v in cells.items()})
+        t3.update(cells)
+        extra_rows += [f"\n**Quantized from {METHOD_NAMES[source]} classifiers**\n"] + rows
     enc_rows, enc = encoder_table(run)
     goal_rows, verdicts = goals(run, paper, t1, t3)
     cpu, version = machine(a.germ)
