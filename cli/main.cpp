@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_TOP_PAD, 16 << 20);
-  if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, argc > 1 && std::strcmp(argv[1], "score") == 0 ? 1 : 2);
+  const bool scoring = argc > 1 && std::strcmp(argv[1], "score") == 0;
+  if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, scoring ? 1 : 2);
   // A closed stdout pipe must surface as a write error (EPIPE), not kill us before temporaries
   // are removed; run_command then exits quietly with 141, as if killed by SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);

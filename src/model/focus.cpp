@@ -119,8 +119,9 @@ WindowRunner::WindowRunner(GermModel model, FocusAdapter adapter, FocusGeometry 
   geometry_.validate();
   if (model_->kind() != ModelKind::kCausalLm)
     throw Error("model", "FOCUS scoring needs a causal-lm model");
-  // The biases are built once on the CPU and kept beside the weights, so a step on a GPU
-  // (ids, memories, activations) never leaves it until the caller reads the log-probabilities.
+  // The adapter follows the weights, and the biases (built once on the CPU) are kept beside
+  // them, so a step on a GPU (ids, memories, activations) never leaves it until the caller
+  // reads the log-probabilities.
   device_ = model_->parameters().front().device();
   if (adapter_) adapter_->to(device_);
   if (geometry_.kind == MemoryKind::kFocus && !adapter_)
