@@ -1,5 +1,7 @@
 #include <sys/resource.h>
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -75,7 +77,8 @@ int run_score(int argc, char** argv) {
   app.add_option("--fidelity-windows", fidelity_windows, "--fidelity: windows per compared sequence")
       ->capture_default_str();
   app.add_option("--fidelity-sequences", fidelity_sequences, "--fidelity: sequences compared")->capture_default_str();
-  app.add_option("--lanes", options.jobs_per_batch, "Sequence segments batched together")->capture_default_str();
+  app.add_option("--lanes", options.jobs_per_batch,
+                 "Sequence segments batched together (default: 4 per thread, at least 8)");
   app.add_option("--segment", options.segment_windows, "Windows per segment (the fixed grid regions align to)")
       ->capture_default_str();
   int64_t stride = 0;
@@ -191,7 +194,12 @@ int run_score(int argc, char** argv) {
       focus.bundle.model->to(device);
     }
     auto writer = score::make_track_writer(writer_options);
-    score::LaneScorer scorer(focus.bundle.model, focus.adapter, geometry, options.jobs_per_batch);
+    // On the CPU every thread runs lanes of its own, with single-threaded GEMMs: small GEMMs
+    // split across threads spend more time synchronising than computing (docs/score.md).
+    const int64_t workers = device.is_cpu() ? at::get_num_threads() : 1;
+    if (app.count("--lanes") == 0) options.jobs_per_batch = std::max<int64_t>(8, 4 * workers);
+    if (workers > 1) util::set_blas_threads(1);
+    score::LaneScorer scorer(focus.bundle.model, focus.adapter, geometry, options.jobs_per_batch, workers);
     auto summary = score::score_fasta(scorer, options, [&](const std::string& contig, int64_t begin, int64_t end,
                                                            float value) { writer->write(contig, begin, end, value); });
     writer->commit();

@@ -4,9 +4,11 @@
 #include <nlohmann/json.hpp>
 #include <torch/nn/init.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "model/inference_kernels.hpp"
 #include "util/error.hpp"
 
 namespace germ::model {
@@ -129,34 +131,53 @@ WindowRunner::WindowRunner(GermModel model, FocusAdapter adapter, FocusGeometry 
   // A focus token sees its block (k keys at distances k-1 .. 0), itself, and the zero key.
   int64_t k = geometry_.k;
   at::Tensor distance = at::cat({at::zeros({1}), at::arange(k - 1, -1, -1, at::kFloat), at::zeros({1})});
+  at::Tensor slopes = model_->slopes().to(at::kCPU).contiguous();
+  slopes_.assign(slopes.data_ptr<float>(), slopes.data_ptr<float>() + slopes.numel());
   focus_bias_ = (-model_->slopes().view({-1, 1}) * distance.view({1, -1})).view({-1, 1, 1, k + 2}).to(device_);
+}
+
+void WindowRunner::set_query_tile(int64_t rows) {
+  if (rows < 1) throw Error("query tile", "must be at least 1 row");
+  query_tile_ = rows;
+}
+
+const WindowRunner::RawKeys& WindowRunner::raw_keys(int64_t memory_count, int64_t valid_from) {
+  auto key = std::make_pair(memory_count, valid_from);
+  auto it = raw_keys_cache_.find(key);
+  if (it != raw_keys_cache_.end()) return it->second;
+  const int64_t context = geometry_.context, tokens = geometry_.raw_tokens();
+  const int64_t stride = geometry_.kind == MemoryKind::kFocus ? geometry_.k : 1;
+  // Positions relative to the window start s. Memory entry t (0 = newest) sits at
+  // s - 1 - stride*t: the last base of its block (focus) or its own base (raw). Entries at
+  // or after the first re-read base are hidden: the re-read tokens already carry them.
+  RawKeys keys;
+  keys.position.assign(1 + memory_count + tokens, 0.0f);  // [0]: the zero key of Softmax_1
+  keys.hidden.assign(keys.position.size(), 0);
+  for (int64_t i = 0; i < memory_count; ++i) {
+    int64_t newest_first = memory_count - 1 - i;
+    keys.position[1 + i] = static_cast<float>(-1 - stride * newest_first);
+    if (keys.position[1 + i] >= static_cast<float>(valid_from - context)) keys.hidden[1 + i] = 1;
+  }
+  for (int64_t j = 0; j < tokens; ++j) {
+    keys.position[1 + memory_count + j] = static_cast<float>(j - context);
+    if (j < valid_from) keys.hidden[1 + memory_count + j] = 1;
+  }
+  keys.any_hidden = std::find(keys.hidden.begin(), keys.hidden.end(), 1) != keys.hidden.end();
+  for (uint8_t h : keys.hidden) keys.offset.push_back(h ? kHiddenKey : 0.0f);
+  return raw_keys_cache_.emplace(key, std::move(keys)).first->second;
 }
 
 const at::Tensor& WindowRunner::raw_bias(int64_t memory_count, int64_t valid_from) {
   auto key = std::make_pair(memory_count, valid_from);
   auto it = raw_bias_cache_.find(key);
   if (it != raw_bias_cache_.end()) return it->second;
+  const RawKeys& keys = raw_keys(memory_count, valid_from);
   const int64_t context = geometry_.context, tokens = geometry_.raw_tokens();
-  const int64_t stride = geometry_.kind == MemoryKind::kFocus ? geometry_.k : 1;
-  // Positions relative to the window start s. Memory entry t (0 = newest) sits at
-  // s - 1 - stride*t: the last base of its block (focus) or its own base (raw). Entries at
-  // or after the first re-read base are hidden: the re-read tokens already carry them.
-  std::vector<float> key_position(1 + memory_count + tokens), key_valid(key_position.size(), 1.0f);
-  key_position[0] = 0;  // the zero key of Softmax_1 is always there (score 0, value 0)
-  for (int64_t i = 0; i < memory_count; ++i) {
-    int64_t newest_first = memory_count - 1 - i;
-    key_position[1 + i] = static_cast<float>(-1 - stride * newest_first);
-    if (key_position[1 + i] >= static_cast<float>(valid_from - context)) key_valid[1 + i] = 0;
-  }
-  for (int64_t j = 0; j < tokens; ++j) {
-    key_position[1 + memory_count + j] = static_cast<float>(j - context);
-    if (j < valid_from) key_valid[1 + memory_count + j] = 0;
-  }
-  at::Tensor kpos = at::tensor(key_position), kvalid = at::tensor(key_valid).to(at::kBool);
+  at::Tensor kpos = at::tensor(keys.position), khidden = at::tensor(std::vector<int64_t>(keys.hidden.begin(), keys.hidden.end())).to(at::kBool);
   at::Tensor qpos = at::arange(tokens, at::kFloat) - static_cast<double>(context);
   at::Tensor distance = qpos.view({-1, 1}) - kpos.view({1, -1});  // [T, K]
   at::Tensor bias = -model_->slopes().view({-1, 1, 1}) * distance.unsqueeze(0);
-  at::Tensor hidden = (distance < 0).logical_or(kvalid.logical_not().view({1, -1}));
+  at::Tensor hidden = (distance < 0).logical_or(khidden.view({1, -1}));
   hidden.select(1, 0).fill_(false);
   bias = bias.masked_fill(hidden.unsqueeze(0), kNegativeInfinity);
   bias.select(2, 0).fill_(0);
@@ -174,9 +195,34 @@ at::Tensor WindowRunner::attend_raw(const at::Tensor& q, const at::Tensor& k, co
   if (m > 0) key_parts.push_back(memory.keys[layer]), value_parts.push_back(memory.values[layer]);
   key_parts.push_back(k), value_parts.push_back(v);
   at::Tensor keys = at::cat(key_parts, 1), values = at::cat(value_parts, 1);
-  const at::Tensor& bias = raw_bias(m, valid_from);
   const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
   std::vector<at::Tensor> tiles;
+  if (device_.is_cpu() && !at::GradMode::is_enabled() && q.scalar_type() == at::kFloat) {
+    // Inference on the CPU: the fused kernel normalises each score tile in place
+    // (model/inference_kernels.hpp); training and GPUs take the explicit form below.
+    const RawKeys& layout = raw_keys(m, valid_from);
+    const int64_t context = geometry_.context;
+    for (int64_t begin = 0; begin < tokens; begin += query_tile_) {
+      int64_t end = std::min(tokens, begin + query_tile_);
+      int64_t visible = 1 + m + end;
+      at::Tensor scores = at::bmm(q.slice(1, begin, end), keys.slice(1, 0, visible).transpose(1, 2)).contiguous();
+      for (int64_t h = 0; h < heads; ++h) {
+        AlibiSoftmaxTile tile;
+        tile.scores = scores[h].data_ptr<float>();
+        tile.rows = end - begin, tile.columns = visible;
+        tile.key_position = layout.position.data();
+        tile.key_offset = layout.any_hidden ? layout.offset.data() : nullptr;
+        tile.first_query_position = static_cast<float>(begin - context);
+        tile.first_row_visible = 2 + m + begin;  // the zero key, the memory and keys up to itself
+        tile.slope = slopes_[h], tile.scale = static_cast<float>(scale);
+        tile.zero_key = model_->config().normaliser == Normaliser::kSoftmax1;
+        alibi_softmax_tile(tile);
+      }
+      tiles.push_back(at::bmm(scores, values.slice(1, 0, visible)));
+    }
+    return at::cat(tiles, 1);
+  }
+  const at::Tensor& bias = raw_bias(m, valid_from);
   for (int64_t begin = 0; begin < tokens; begin += query_tile_) {
     int64_t end = std::min(tokens, begin + query_tile_);
     int64_t visible = 1 + m + end;  // causal: later keys are masked anyway, skip them

@@ -75,8 +75,19 @@ class WindowRunner {
   GermModel& model() { return model_; }
   // Where the model's weights are (and so the lane memories); ids may come from the CPU.
   c10::Device device() const { return device_; }
+  // Queries per attention tile: scores are computed for a tile's rows against the keys its
+  // last row can see (default 128; docs/score.md).
+  void set_query_tile(int64_t rows);
 
  private:
+  // Where the keys of a raw-token step sit: [zero key, memory..., raw tokens...].
+  struct RawKeys {
+    std::vector<float> position;  // relative to the window start
+    std::vector<uint8_t> hidden;  // 1: not attended (re-read memory, before the sequence start)
+    std::vector<float> offset;    // the same as logit offsets: 0 or kHiddenKey
+    bool any_hidden = false;
+  };
+  const RawKeys& raw_keys(int64_t memory_count, int64_t valid_from);
   const at::Tensor& raw_bias(int64_t memory_count, int64_t valid_from);
   at::Tensor attend_raw(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                         const LaneMemory& memory, int64_t layer, int64_t valid_from);
@@ -86,8 +97,10 @@ class WindowRunner {
   FocusGeometry geometry_;
   c10::Device device_{c10::kCPU};
   at::Tensor focus_bias_;  // [H, 1, 1, k + 2]
+  std::vector<float> slopes_;
+  std::map<std::pair<int64_t, int64_t>, RawKeys> raw_keys_cache_;
   std::map<std::pair<int64_t, int64_t>, at::Tensor> raw_bias_cache_;
-  int64_t query_tile_ = 256;
+  int64_t query_tile_ = 128;
 };
 
 // Next-base log-probabilities over A, C, G, T (renormalised over the four bases) from

@@ -20,7 +20,7 @@ struct FastaScoreOptions {
   int64_t bin = 1;                  // mean over bins of this many bases (aligned to 0)
   bool both_strands = false;        // average with the reverse-complement pass
   int64_t segment_windows = 128;    // a lane's share of a contig, in windows (docs/score.md)
-  int64_t jobs_per_batch = 8;       // lanes batched together (peak memory grows with it, speed does not)
+  int64_t jobs_per_batch = 8;       // lanes batched together, split between the scorer's workers
   int64_t max_batches_in_flight = 3;
   bool quiet = false;
 };

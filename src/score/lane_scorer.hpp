@@ -27,14 +27,16 @@ struct ScoreResult {
 // identical whatever the batch composition (each lane's state is its own).
 class LaneScorer {
  public:
+  // `workers` > 1 splits each batch's jobs between that many threads, each with its own
+  // runner (the weights are shared); results are the same for any count.
   LaneScorer(model::GermModel model, model::FocusAdapter adapter, model::FocusGeometry geometry,
-             int64_t lanes);
+             int64_t lanes, int64_t workers = 1);
   std::vector<ScoreResult> run(const std::vector<ScoreJob>& jobs);
-  const model::FocusGeometry& geometry() const { return runner_.geometry(); }
+  const model::FocusGeometry& geometry() const { return runners_.front().geometry(); }
   int64_t windows_run() const { return windows_run_; }
 
  private:
-  model::WindowRunner runner_;
+  std::vector<model::WindowRunner> runners_;
   int64_t lanes_;
   int64_t windows_run_ = 0;
 };

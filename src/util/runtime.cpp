@@ -95,6 +95,12 @@ int hardware_threads() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+void set_blas_threads(int threads) {
+  using SetThreadsFn = void (*)(int);
+  if (auto set_blas = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas(threads);
+}
+
 int configure_threads(int threads) {
   if (threads < 0) throw Error("-@/--threads", "must be 0 (all cores) or a positive number");
   // 0 means all cores; more threads than cores only oversubscribe them (and -@ 10000 would
@@ -107,9 +113,7 @@ int configure_threads(int threads) {
   at::set_num_threads(threads);
   // LibTorch hands each GEMM to OpenBLAS from one intra-op thread, so OpenBLAS may use the
   // same number of threads without nesting; TBB runs the I/O and formatting stages.
-  using SetThreadsFn = void (*)(int);
-  if (auto set_blas = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-    set_blas(threads);
+  set_blas_threads(threads);
   g_tbb_limit = std::make_unique<tbb::global_control>(
       tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
   return threads;

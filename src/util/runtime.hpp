@@ -25,6 +25,9 @@ void warn_if_reference_blas();
 // negative is an error. Returns the count used.
 int configure_threads(int threads);
 int hardware_threads();
+// OpenBLAS's own thread count (no-op with another BLAS): 1 where the caller runs GEMMs on
+// several threads itself.
+void set_blas_threads(int threads);
 
 // One line per library: germ, LibTorch (+ parallel backend), htslib, SentencePiece, TBB, BLAS.
 std::string library_versions();

@@ -152,17 +152,22 @@ TEST(Focus, LaneBatchingDoesNotChangeValues) {
   FocusGeometry g = geometry(MemoryKind::kFocus, 50, 200, 8, 50);
   std::vector<score::ScoreJob> jobs{{random_bases(1000, 12), 0}, {random_bases(437, 13), 30},
                                     {random_bases(950, 14, 200, 450), 0}, {"", 0}, {random_bases(20, 15), 5}};
-  score::LaneScorer one(m, a, g, 1), three(m, a, g, 3);
-  auto single = one.run(jobs), batched = three.run(jobs);
-  ASSERT_EQ(single.size(), jobs.size());
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    ASSERT_EQ(single[j].log_likelihood.size(), batched[j].log_likelihood.size());
-    for (size_t i = 0; i < single[j].log_likelihood.size(); ++i) {
-      float x = single[j].log_likelihood[i], y = batched[j].log_likelihood[i];
-      ASSERT_EQ(std::isnan(x), std::isnan(y)) << j << " " << i;
-      if (!std::isnan(x)) ASSERT_NEAR(x, y, 1e-5) << j << " " << i;
+  // Three lanes on one worker, and four lanes dealt to two and to three workers (threads).
+  score::LaneScorer one(m, a, g, 1), three(m, a, g, 3), two_workers(m, a, g, 4, 2), three_workers(m, a, g, 4, 3);
+  auto single = one.run(jobs);
+  for (auto* scorer : {&three, &two_workers, &three_workers}) {
+    auto batched = scorer->run(jobs);
+    ASSERT_EQ(single.size(), batched.size());
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      ASSERT_EQ(single[j].log_likelihood.size(), batched[j].log_likelihood.size());
+      for (size_t i = 0; i < single[j].log_likelihood.size(); ++i) {
+        float x = single[j].log_likelihood[i], y = batched[j].log_likelihood[i];
+        ASSERT_EQ(std::isnan(x), std::isnan(y)) << j << " " << i;
+        if (!std::isnan(x)) ASSERT_NEAR(x, y, 1e-5) << j << " " << i;
+      }
     }
   }
+  EXPECT_EQ(one.windows_run(), two_workers.windows_run());
   // N bases and the all-N windows get no value; the rest do.
   const auto& gap = single[2].log_likelihood;
   EXPECT_TRUE(std::isnan(gap[300]));
@@ -221,4 +226,38 @@ TEST(Focus, ModelFileRoundTripKeepsAdapterAndGeometry) {
   std::string bases = random_bases(700, 22);
   auto before = lane_ll(m, a, g, bases), after = lane_ll(loaded.bundle.model, loaded.adapter, g, bases);
   for (size_t p = 1; p < bases.size(); ++p) ASSERT_NEAR(before[p], after[p], 1e-6);
+}
+
+// The CPU inference kernel (fused ALiBi softmax) against the explicit autograd form, with
+// several query tiles per window, memory, a sequence start inside the window and both
+// normalisers.
+TEST(Focus, FusedInferenceStepEqualsTheAutogradStep) {
+  for (auto normaliser : {model::Normaliser::kSoftmax1, model::Normaliser::kSoftmax}) {
+    auto m = random_clm(21, normaliser);
+    auto a = random_adapter(m);
+    FocusGeometry g = geometry(MemoryKind::kFocus, 25, 300, 6, 50);
+    for (int64_t tile : {64, 100, 128, 1000}) {
+      model::WindowRunner runner(m, a, g);
+      runner.set_query_tile(tile);
+      at::Tensor ids = at::randint(5, 9, {3, g.raw_tokens()}, at::kLong);
+      std::vector<int64_t> valid_from{0, 37, 0};
+      std::vector<model::LaneMemory> fused(3), reference(3);
+      for (int step = 0; step < 3; ++step) {
+        std::vector<model::LaneMemory*> fused_ptrs{&fused[0], &fused[1], &fused[2]};
+        std::vector<model::LaneMemory*> reference_ptrs{&reference[0], &reference[1], &reference[2]};
+        at::Tensor fast, slow;
+        {
+          torch::NoGradGuard no_grad;
+          fast = runner.step(ids, valid_from, fused_ptrs);
+        }
+        {
+          torch::AutoGradMode grad(true);
+          slow = runner.step(ids, valid_from, reference_ptrs).detach();
+        }
+        ASSERT_TRUE(at::allclose(fast, slow, 1e-4, 1e-5))
+            << "tile " << tile << " step " << step << " max |diff| " << (fast - slow).abs().max().item<float>();
+        valid_from = {0, 0, 0};
+      }
+    }
+  }
 }

@@ -1,0 +1,189 @@
+#include "model/inference_kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+// The helpers below are always inlined into the clones, so their vector ABI never shows.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace germ::model {
+namespace {
+
+// GCC/Clang vector extensions: eight floats, one AVX register where the clone below has AVX2
+// and two SSE registers in the baseline clone, so the build needs no -march flag.
+typedef float Floats __attribute__((vector_size(32)));
+typedef int32_t Ints __attribute__((vector_size(32)));
+constexpr int64_t kWidth = 8;
+// Far below any real logit, yet finite (no inf - inf = NaN); exp_lanes maps it to 0.
+constexpr float kExcludedLogit = kHiddenKey;
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GERM_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GERM_VECTOR_CLONES
+#endif
+#define GERM_INLINE inline __attribute__((always_inline))
+
+GERM_INLINE Floats splat(float x) { return Floats{} + x; }
+GERM_INLINE Floats load(const float* p) {
+  Floats v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+GERM_INLINE void store(float* p, Floats v) { std::memcpy(p, &v, sizeof v); }
+GERM_INLINE Floats max_of(Floats a, Floats b) { return a > b ? a : b; }
+GERM_INLINE float largest(Floats v) {
+  float m = v[0];
+  for (int i = 1; i < kWidth; ++i) m = std::max(m, v[i]);
+  return m;
+}
+GERM_INLINE float total(Floats v) {
+  float s = 0;
+  for (int i = 0; i < kWidth; ++i) s += v[i];
+  return s;
+}
+
+// Cephes' expf: exp(x) = 2^n * p(r), |relative error| < 2e-7 on [-87, 88]; inputs above are
+// clamped, inputs below give 0 (exp(-87) = 1.6e-38 is below anything a row sums to).
+GERM_INLINE Floats exp_lanes(Floats x) {
+  const Floats underflow = x < -87.0f ? splat(0.0f) : splat(1.0f);
+  x = max_of(x, splat(-87.0f));
+  x = x < 88.0f ? x : splat(88.0f);
+  const Floats magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  Floats n = (x * 1.44269504088896341f + magic) - magic;
+  Floats r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  Floats p = splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  Ints exponent = (__builtin_convertvector(n, Ints) + 127) << 23;
+  return p * reinterpret_cast<Floats>(exponent) * underflow;
+}
+
+GERM_VECTOR_CLONES
+void normalise_row(float* row, int64_t visible, int64_t columns, const float* key_position,
+                   const float* key_offset, float query_position, float slope, float scale, bool zero_key) {
+  // Logits of keys 1 .. visible-1 and their maximum; key 0 is set below.
+  Floats top = splat(kExcludedLogit);
+  const Floats q = splat(query_position);
+  int64_t j = 1;
+  for (; j + kWidth <= visible; j += kWidth) {
+    Floats logit = load(row + j) * scale + (load(key_position + j) - q) * slope;
+    if (key_offset) logit += load(key_offset + j);
+    store(row + j, logit);
+    top = max_of(top, logit);
+  }
+  float m = largest(top);
+  for (; j < visible; ++j) {
+    row[j] = row[j] * scale + (key_position[j] - query_position) * slope + (key_offset ? key_offset[j] : 0.0f);
+    m = std::max(m, row[j]);
+  }
+  row[0] = zero_key ? 0.0f : kExcludedLogit;
+  if (zero_key) m = std::max(m, 0.0f);  // Softmax_1's stable form: m = max(0, max_j s_j)
+
+  Floats sum = splat(0.0f);
+  for (j = 0; j + kWidth <= visible; j += kWidth) {
+    Floats e = exp_lanes(load(row + j) - m);
+    store(row + j, e);
+    sum += e;
+  }
+  if (j < visible) {  // the last partial vector, padded with excluded logits
+    float tail[kWidth];
+    std::fill(tail, tail + kWidth, kExcludedLogit);
+    std::copy(row + j, row + visible, tail);
+    Floats e = exp_lanes(load(tail) - m);
+    store(tail, e);
+    std::copy(tail, tail + (visible - j), row + j);
+    sum += e;
+  }
+  const Floats inverse = splat(1.0f / total(sum));
+  for (j = 0; j + kWidth <= visible; j += kWidth) store(row + j, load(row + j) * inverse);
+  for (; j < visible; ++j) row[j] *= inverse[0];
+  std::fill(row + visible, row + columns, 0.0f);
+}
+
+// 1 + erf(x / sqrt 2), from erfc's Chebyshev fit (Numerical Recipes' erfcc: fractional
+// error < 1.2e-7 everywhere): erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2), z = |x|/sqrt 2.
+GERM_INLINE Floats one_plus_erf_scaled(Floats x) {
+  Floats z = (x < 0.0f ? -x : x) * 0.70710678118654752f;
+  Floats t = 1.0f / (1.0f + 0.5f * z);
+  Floats p = splat(0.17087277f);
+  p = p * t - 0.82215223f;
+  p = p * t + 1.48851587f;
+  p = p * t - 1.13520398f;
+  p = p * t + 0.27886807f;
+  p = p * t - 0.18628806f;
+  p = p * t + 0.09678418f;
+  p = p * t + 0.37409196f;
+  p = p * t + 1.00002368f;
+  p = p * t - 1.26551223f;
+  Floats erfc = t * exp_lanes(p - z * z);
+  return x < 0.0f ? erfc : 2.0f - erfc;
+}
+
+GERM_VECTOR_CLONES
+void geglu_row(const float* in, int64_t width, float* out) {
+  int64_t i = 0;
+  for (; i + kWidth <= width; i += kWidth) {
+    Floats a = load(in + i);
+    store(out + i, 0.5f * a * one_plus_erf_scaled(a) * load(in + width + i));
+  }
+  if (i < width) {
+    float a[kWidth] = {}, b[kWidth] = {}, r[kWidth];
+    std::copy(in + i, in + width, a);
+    std::copy(in + width + i, in + 2 * width, b);
+    Floats va = load(a);
+    store(r, 0.5f * va * one_plus_erf_scaled(va) * load(b));
+    std::copy(r, r + (width - i), out + i);
+  }
+}
+
+}  // namespace
+
+void geglu_rows(const float* in, int64_t rows, int64_t width, float* out) {
+  for (int64_t r = 0; r < rows; ++r) geglu_row(in + r * 2 * width, width, out + r * width);
+}
+
+void geglu_rows_reference(const float* in, int64_t rows, int64_t width, float* out) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < width; ++i) {
+      double a = in[r * 2 * width + i], b = in[r * 2 * width + width + i];
+      out[r * width + i] = static_cast<float>(0.5 * a * (1.0 + std::erf(a / std::sqrt(2.0))) * b);
+    }
+}
+
+void alibi_softmax_tile(const AlibiSoftmaxTile& t) {
+  for (int64_t r = 0; r < t.rows; ++r) {
+    const int64_t visible = std::min(t.columns, t.first_row_visible + r);
+    normalise_row(t.scores + r * t.columns, visible, t.columns, t.key_position, t.key_offset,
+                  t.first_query_position + static_cast<float>(r), t.slope, t.scale, t.zero_key);
+  }
+}
+
+void alibi_softmax_tile_reference(const AlibiSoftmaxTile& t) {
+  std::vector<double> logit(static_cast<size_t>(t.columns));
+  for (int64_t r = 0; r < t.rows; ++r) {
+    float* row = t.scores + r * t.columns;
+    const int64_t visible = std::min(t.columns, t.first_row_visible + r);
+    const double query = static_cast<double>(t.first_query_position) + static_cast<double>(r);
+    double m = -INFINITY;
+    for (int64_t j = 0; j < visible; ++j) {
+      bool excluded = (j == 0 && !t.zero_key) || (j > 0 && t.key_offset && t.key_offset[j] <= kHiddenKey);
+      double offset = j > 0 && t.key_offset ? t.key_offset[j] : 0.0;
+      logit[j] = excluded ? -INFINITY
+                 : j == 0 ? 0.0
+                          : double(row[j]) * t.scale - double(t.slope) * (query - double(t.key_position[j])) + offset;
+      m = std::max(m, logit[j]);
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < visible; ++j) sum += std::exp(logit[j] - m);
+    for (int64_t j = 0; j < t.columns; ++j) row[j] = j < visible ? static_cast<float>(std::exp(logit[j] - m) / sum) : 0.0f;
+  }
+}
+
+}  // namespace germ::model
