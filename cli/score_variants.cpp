@@ -1,6 +1,8 @@
 // germ score --vcf: variant effects as INFO/GERM_LLR (docs/score_variants.md).
 #include <htslib/vcf.h>
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include "score/variant_writer.hpp"
 #include "score_modes.hpp"
 #include "util/error.hpp"
+#include "util/runtime.hpp"
 #include "util/progress.hpp"
 
 namespace germ::cli {
@@ -72,12 +75,16 @@ int score_variants(const VariantScoreArgs& args) {
                                     args.fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger);
   if (focus.geometry.kind == model::MemoryKind::kFocus && !focus.has_adapter)
     focus.geometry.kind = model::MemoryKind::kNone;  // plain windowed reading, stated in the summary
-  model::WindowRunner runner(focus.bundle.model, focus.adapter, focus.geometry);
+  // Lanes on every thread, with single-threaded GEMMs, as in germ score on a FASTA.
+  const int64_t workers = at::get_num_threads();
+  if (workers > 1) util::set_blas_threads(1);
+  score::LaneWorkers lane_workers(focus.bundle.model, focus.adapter, focus.geometry, workers);
   score::VariantScoreOptions options;
+  options.lanes = std::max<int64_t>(options.lanes, 4 * workers);
   options.window = args.window > 0 ? args.window : kDefaultVariantWindow;
   options.both_strands = args.both_strands;
   options.prefix_reuse = args.prefix_reuse;
-  score::VariantScorer scorer(runner, options);
+  score::VariantScorer scorer(lane_workers, options);
 
   score::VariantWriterOptions writer_options;
   writer_options.path = args.common.output;

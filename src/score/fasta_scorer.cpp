@@ -213,7 +213,7 @@ FastaScoreSummary score_fasta(LaneScorer& scorer, const FastaScoreOptions& optio
                                      }) &
           tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::serial_in_order,
                                            [&](Batch* batch) {
-                                             batch->results = scorer.run(batch->jobs);
+                                             batch->results = scorer.run(batch->jobs, !ll);
                                              return batch;
                                            }) &
           tbb::make_filter<Batch*, void>(tbb::filter_mode::serial_in_order, [&](Batch* raw) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "model/focus.hpp"
+#include "score/lane_tasks.hpp"
 
 namespace germ::score {
 
@@ -31,12 +32,13 @@ class LaneScorer {
   // runner (the weights are shared); results are the same for any count.
   LaneScorer(model::GermModel model, model::FocusAdapter adapter, model::FocusGeometry geometry,
              int64_t lanes, int64_t workers = 1);
-  std::vector<ScoreResult> run(const std::vector<ScoreJob>& jobs);
-  const model::FocusGeometry& geometry() const { return runners_.front().geometry(); }
+  // `entropy` stays empty unless with_entropy (it doubles the values a batch holds).
+  std::vector<ScoreResult> run(const std::vector<ScoreJob>& jobs, bool with_entropy = false);
+  const model::FocusGeometry& geometry() const { return workers_.geometry(); }
   int64_t windows_run() const { return windows_run_; }
 
  private:
-  std::vector<model::WindowRunner> runners_;
+  LaneWorkers workers_;
   int64_t lanes_;
   int64_t windows_run_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "score/lane_tasks.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
@@ -145,6 +146,31 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
       lane.start += window;  // a finished lane is replaced at the top of the loop
     }
   }
+  return results;
+}
+
+LaneWorkers::LaneWorkers(model::GermModel model, model::FocusAdapter adapter, model::FocusGeometry geometry,
+                         int64_t workers) {
+  for (int64_t w = 0; w < std::max<int64_t>(1, workers); ++w) runners_.emplace_back(model, adapter, geometry);
+}
+
+std::vector<LaneTaskResult> LaneWorkers::run(std::vector<LaneTask> tasks, int64_t lanes, int64_t* windows_run) {
+  const int64_t workers = std::clamp<int64_t>(static_cast<int64_t>(tasks.size()), 1, size());
+  if (workers == 1) return run_lane_tasks(runners_.front(), tasks, lanes, windows_run);
+  // Consecutive tasks are mostly alike (equal segments, the ALTs of one site), so dealing
+  // them round-robin lets the workers finish together.
+  std::vector<std::vector<LaneTask>> shares(workers);
+  for (size_t t = 0; t < tasks.size(); ++t) shares[t % workers].push_back(std::move(tasks[t]));
+  const int64_t lanes_per_worker = std::max<int64_t>(1, (lanes + workers - 1) / workers);
+  std::vector<std::vector<LaneTaskResult>> done(workers);
+  std::vector<int64_t> windows(workers, 0);
+  at::parallel_for(0, workers, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t w = begin; w < end; ++w) done[w] = run_lane_tasks(runners_[w], shares[w], lanes_per_worker, &windows[w]);
+  });
+  std::vector<LaneTaskResult> results(tasks.size());
+  for (size_t t = 0; t < tasks.size(); ++t) results[t] = std::move(done[t % workers][t / workers]);
+  if (windows_run)
+    for (int64_t w : windows) *windows_run += w;
   return results;
 }
 

@@ -39,4 +39,21 @@ struct LaneTaskResult {
 std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const std::vector<LaneTask>& tasks,
                                            int64_t lanes, int64_t* windows_run = nullptr);
 
+// run_lane_tasks on several threads, each with a runner of its own over the same weights:
+// task t goes to worker t % workers, and the `lanes` are shared out between the workers.
+// Results come in task order and are the same for any worker count. Each worker runs on one
+// thread of an OpenMP region, where LibTorch runs its ops inline; callers with several
+// workers keep OpenBLAS to one thread (docs/score.md).
+class LaneWorkers {
+ public:
+  LaneWorkers(model::GermModel model, model::FocusAdapter adapter, model::FocusGeometry geometry,
+              int64_t workers = 1);
+  std::vector<LaneTaskResult> run(std::vector<LaneTask> tasks, int64_t lanes, int64_t* windows_run = nullptr);
+  const model::FocusGeometry& geometry() const { return runners_.front().geometry(); }
+  int64_t size() const { return static_cast<int64_t>(runners_.size()); }
+
+ private:
+  std::vector<model::WindowRunner> runners_;
+};
+
 }  // namespace germ::score

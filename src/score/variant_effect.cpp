@@ -32,18 +32,18 @@ struct Group {
 
 }  // namespace
 
-VariantScorer::VariantScorer(model::WindowRunner& runner, VariantScoreOptions options)
-    : runner_(runner), options_(options) {
-  const int64_t window = runner_.geometry().window;
+VariantScorer::VariantScorer(LaneWorkers& workers, VariantScoreOptions options)
+    : workers_(workers), options_(options) {
+  const int64_t window = workers_.geometry().window;
   if (options_.window < 2) throw Error("--window", "the variant window must be at least 2 bases");
   if (options_.segment_windows < 1) throw Error("--segment", "must be at least 1");
   const int64_t half = options_.window / 2;
-  lead_windows_ = std::max(runner_.geometry().warmup_windows(), (half + window - 1) / window);
+  lead_windows_ = std::max(workers_.geometry().warmup_windows(), (half + window - 1) / window);
 }
 
 std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& variants,
                                                const io::IndexedFasta& reference) {
-  const int64_t model_window = runner_.geometry().window, half = options_.window / 2;
+  const int64_t model_window = workers_.geometry().window, half = options_.window / 2;
   std::vector<VariantScore> scores(variants.size());
 
   // Checks and windows, then variants grouped by contig, strand and segment of the fixed grid.
@@ -100,7 +100,7 @@ std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& varia
     std::sort(task.snapshot_at.begin(), task.snapshot_at.end());
     task.snapshot_at.erase(std::unique(task.snapshot_at.begin(), task.snapshot_at.end()), task.snapshot_at.end());
   }
-  std::vector<LaneTaskResult> reference_results = run_lane_tasks(runner_, reference_tasks, options_.lanes, &windows_run_);
+  std::vector<LaneTaskResult> reference_results = workers_.run(reference_tasks, options_.lanes, &windows_run_);
 
   // Phase 2: each ALT resumes from the saved state (or, without reuse, reads from the lane start).
   struct AltJob {
@@ -130,7 +130,7 @@ std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& varia
       }
     }
   }
-  std::vector<LaneTaskResult> alt_results = run_lane_tasks(runner_, alt_tasks, options_.lanes, &windows_run_);
+  std::vector<LaneTaskResult> alt_results = workers_.run(std::move(alt_tasks), options_.lanes, &windows_run_);
 
   // LLR per strand; the record's value is the mean over the strands read.
   std::vector<size_t> group_of_member(strand_variants.size());

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "model/focus.hpp"
+#include "score/lane_tasks.hpp"
 #include "score/variant_windows.hpp"
 
 namespace germ::io {
@@ -17,7 +18,7 @@ struct VariantScoreOptions {
   bool both_strands = false;    // average with the reverse-complement reading
   bool prefix_reuse = true;     // branch ALTs from the shared reference lane
   int64_t segment_windows = 8;  // model windows per segment of the fixed grid
-  int64_t lanes = 8;            // lanes batched per model step
+  int64_t lanes = 8;            // lanes batched per model step, shared out between the workers
 };
 
 // GERM_LLR = log P(window carrying the ALT) - log P(reference window) under the causal LM,
@@ -28,7 +29,7 @@ struct VariantScoreOptions {
 // depends only on the reference and the options, never on the other records or on -r.
 class VariantScorer {
  public:
-  VariantScorer(model::WindowRunner& runner, VariantScoreOptions options);
+  VariantScorer(LaneWorkers& workers, VariantScoreOptions options);
 
   // One score per variant, same order. Variants sharing a segment share one reference lane.
   std::vector<VariantScore> score(const std::vector<Variant>& variants, const io::IndexedFasta& reference);
@@ -36,10 +37,10 @@ class VariantScorer {
   int64_t windows_run() const { return windows_run_; }
   const VariantScoreOptions& options() const { return options_; }
   // Bases each lane reads before its segment (at least half a window, and the warm-up).
-  int64_t lead_bases() const { return lead_windows_ * runner_.geometry().window; }
+  int64_t lead_bases() const { return lead_windows_ * workers_.geometry().window; }
 
  private:
-  model::WindowRunner& runner_;
+  LaneWorkers& workers_;
   VariantScoreOptions options_;
   int64_t lead_windows_;
   int64_t windows_run_ = 0;

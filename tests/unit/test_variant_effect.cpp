@@ -43,8 +43,8 @@ class VariantEffect : public test_support::TempDirTest {
 
   std::vector<score::VariantScore> score(const std::vector<Variant>& variants, score::VariantScoreOptions options,
                                          const std::string& fasta = "") {
-    model::WindowRunner runner(tiny_.model, tiny_.adapter, tiny_.geometry);
-    score::VariantScorer scorer(runner, options);
+    score::LaneWorkers workers(tiny_.model, tiny_.adapter, tiny_.geometry, workers_);
+    score::VariantScorer scorer(workers, options);
     io::IndexedFasta reference(fasta.empty() ? fasta_ : fasta);
     return scorer.score(variants, reference);
   }
@@ -53,8 +53,8 @@ class VariantEffect : public test_support::TempDirTest {
   // the ALT haplotype to the window end, and the log-likelihoods from the variant on are summed.
   double brute_force_llr(const Variant& v, const std::string& alt, const score::VariantScoreOptions& options) {
     const int64_t model_window = tiny_.geometry.window, half = options.window / 2;
-    model::WindowRunner runner(tiny_.model, tiny_.adapter, tiny_.geometry);
-    const int64_t lead = score::VariantScorer(runner, options).lead_bases();
+    score::LaneWorkers workers(tiny_.model, tiny_.adapter, tiny_.geometry);
+    const int64_t lead = score::VariantScorer(workers, options).lead_bases();
     const int64_t segment = v.position / model_window / options.segment_windows;
     const int64_t lane_start = std::max<int64_t>(0, segment * options.segment_windows * model_window - lead);
     const int64_t r = static_cast<int64_t>(v.ref.size());
@@ -79,6 +79,7 @@ class VariantEffect : public test_support::TempDirTest {
 
   test_support::TinyFocusModel tiny_;
   std::string contig_, fasta_;
+  int64_t workers_ = 1;  // threads the scorer under test runs its lanes on
 };
 
 score::VariantScoreOptions small_window() {
@@ -109,6 +110,21 @@ TEST_F(VariantEffect, SharedPrefixEqualsScoringEachVariantFromScratch) {
       EXPECT_NEAR(shared[v].llr[a], scratch[v].llr[a], 2e-4) << "variant " << v << " alt " << a;
     }
     EXPECT_TRUE(shared[v].flags.empty()) << v;
+  }
+}
+
+TEST_F(VariantEffect, WorkerThreadsDoNotChangeScores) {
+  std::vector<Variant> variants;
+  for (int64_t p = 620; p < 1700; p += 53) variants.push_back(snv(p, 'G'));
+  variants.push_back(Variant{"c1", 950, contig_.substr(950, 2), {"TT", "GC"}});
+  auto options = small_window();
+  auto one = score(variants, options);
+  for (int64_t workers : {2, 3}) {
+    workers_ = workers;
+    auto many = score(variants, options);
+    for (size_t v = 0; v < variants.size(); ++v)
+      for (size_t a = 0; a < one[v].llr.size(); ++a)
+        EXPECT_NEAR(many[v].llr[a], one[v].llr[a], 1e-4) << workers << " workers, variant " << v << " alt " << a;
   }
 }
 
