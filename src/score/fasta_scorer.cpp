@@ -213,13 +213,13 @@ FastaScoreSummary score_fasta(LaneScorer& scorer, const FastaScoreOptions& optio
                                      }) &
           tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::serial_in_order,
                                            [&](Batch* batch) {
-                                             batch->results = scorer.run(batch->jobs, !ll);
+                                             batch->results = scorer.run(std::move(batch->jobs), !ll);  // the bases are not needed after
                                              return batch;
                                            }) &
           tbb::make_filter<Batch*, void>(tbb::filter_mode::serial_in_order, [&](Batch* raw) {
             std::unique_ptr<Batch> batch(raw);
             summary.bases_read += batch->bases_read;
-            for (size_t j = 0; j < batch->jobs.size(); ++j) {
+            for (size_t j = 0; j < batch->info.size(); ++j) {
               const JobInfo& info = batch->info[j];
               if (info.reverse) continue;  // consumed with its forward job
               const auto& forward = ll ? batch->results[j].log_likelihood : batch->results[j].entropy;

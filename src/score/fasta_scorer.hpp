@@ -21,7 +21,9 @@ struct FastaScoreOptions {
   bool both_strands = false;        // average with the reverse-complement pass
   int64_t segment_windows = 128;    // a lane's share of a contig, in windows (docs/score.md)
   int64_t jobs_per_batch = 8;       // lanes batched together, split between the scorer's workers
-  int64_t max_batches_in_flight = 3;
+  // One batch read or written while the model runs another; a third only added to the peak
+  // memory (docs/score.md).
+  int64_t max_batches_in_flight = 2;
   bool quiet = false;
 };
 

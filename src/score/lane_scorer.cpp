@@ -10,12 +10,12 @@ LaneScorer::LaneScorer(model::GermModel model, model::FocusAdapter adapter, mode
     : workers_(std::move(model), std::move(adapter), geometry, std::clamp<int64_t>(workers, 1, std::max<int64_t>(1, lanes))),
       lanes_(std::max<int64_t>(1, lanes)) {}
 
-std::vector<ScoreResult> LaneScorer::run(const std::vector<ScoreJob>& jobs, bool with_entropy) {
+std::vector<ScoreResult> LaneScorer::run(std::vector<ScoreJob> jobs, bool with_entropy) {
   std::vector<LaneTask> tasks(jobs.size());
   for (size_t j = 0; j < jobs.size(); ++j) {
-    tasks[j].bases = jobs[j].bases;
-    tasks[j].score_from = std::min<int64_t>(jobs[j].warmup, static_cast<int64_t>(jobs[j].bases.size()));
     tasks[j].score_to = static_cast<int64_t>(jobs[j].bases.size());
+    tasks[j].score_from = std::min<int64_t>(jobs[j].warmup, tasks[j].score_to);
+    tasks[j].bases = std::move(jobs[j].bases);
     tasks[j].keep_entropy = with_entropy;
   }
   std::vector<LaneTaskResult> done = workers_.run(std::move(tasks), lanes_, &windows_run_);

@@ -33,7 +33,7 @@ class LaneScorer {
   LaneScorer(model::GermModel model, model::FocusAdapter adapter, model::FocusGeometry geometry,
              int64_t lanes, int64_t workers = 1);
   // `entropy` stays empty unless with_entropy (it doubles the values a batch holds).
-  std::vector<ScoreResult> run(const std::vector<ScoreJob>& jobs, bool with_entropy = false);
+  std::vector<ScoreResult> run(std::vector<ScoreJob> jobs, bool with_entropy = false);
   const model::FocusGeometry& geometry() const { return workers_.geometry(); }
   int64_t windows_run() const { return windows_run_; }
 
