@@ -48,11 +48,12 @@ std::string random_bases(int64_t n, uint64_t seed, int64_t n_run_at = -1, int64_
   return s;
 }
 
-// ll of every base from one full causal forward over `bases` (row p-1 predicts base p).
+// ll of every base from one full causal forward over `bases` (row p-1 predicts base p). Run
+// with autograd on, so that it is LibTorch's own ops throughout (no fused inference kernel).
 std::vector<float> direct_ll(model::GermModel& m, const std::string& bases) {
-  torch::NoGradGuard no_grad;
+  torch::AutoGradMode plain_libtorch(true);
   at::Tensor ids = model::nucleotide_ids({bases});
-  at::Tensor lp = model::base_log_probs(m, m->hidden_states(ids))[0];
+  at::Tensor lp = model::base_log_probs(m, m->hidden_states(ids))[0].detach();
   std::vector<float> out(bases.size(), NAN);
   for (size_t p = 1; p < bases.size(); ++p) {
     int idx = std::string("ACGT").find(bases[p]);
