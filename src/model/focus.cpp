@@ -152,18 +152,17 @@ const WindowRunner::RawKeys& WindowRunner::raw_keys(int64_t memory_count, int64_
   // or after the first re-read base are hidden: the re-read tokens already carry them.
   RawKeys keys;
   keys.position.assign(1 + memory_count + tokens, 0.0f);  // [0]: the zero key of Softmax_1
-  keys.hidden.assign(keys.position.size(), 0);
+  keys.offset.assign(keys.position.size(), 0.0f);
   for (int64_t i = 0; i < memory_count; ++i) {
     int64_t newest_first = memory_count - 1 - i;
     keys.position[1 + i] = static_cast<float>(-1 - stride * newest_first);
-    if (keys.position[1 + i] >= static_cast<float>(valid_from - context)) keys.hidden[1 + i] = 1;
+    if (keys.position[1 + i] >= static_cast<float>(valid_from - context)) keys.offset[1 + i] = kHiddenKey;
   }
   for (int64_t j = 0; j < tokens; ++j) {
     keys.position[1 + memory_count + j] = static_cast<float>(j - context);
-    if (j < valid_from) keys.hidden[1 + memory_count + j] = 1;
+    if (j < valid_from) keys.offset[1 + memory_count + j] = kHiddenKey;
   }
-  keys.any_hidden = std::find(keys.hidden.begin(), keys.hidden.end(), 1) != keys.hidden.end();
-  for (uint8_t h : keys.hidden) keys.offset.push_back(h ? kHiddenKey : 0.0f);
+  keys.any_hidden = std::find(keys.offset.begin(), keys.offset.end(), kHiddenKey) != keys.offset.end();
   return raw_keys_cache_.emplace(key, std::move(keys)).first->second;
 }
 
@@ -173,7 +172,7 @@ const at::Tensor& WindowRunner::raw_bias(int64_t memory_count, int64_t valid_fro
   if (it != raw_bias_cache_.end()) return it->second;
   const RawKeys& keys = raw_keys(memory_count, valid_from);
   const int64_t context = geometry_.context, tokens = geometry_.raw_tokens();
-  at::Tensor kpos = at::tensor(keys.position), khidden = at::tensor(std::vector<int64_t>(keys.hidden.begin(), keys.hidden.end())).to(at::kBool);
+  at::Tensor kpos = at::tensor(keys.position), khidden = at::tensor(keys.offset) != 0;
   at::Tensor qpos = at::arange(tokens, at::kFloat) - static_cast<double>(context);
   at::Tensor distance = qpos.view({-1, 1}) - kpos.view({1, -1});  // [T, K]
   at::Tensor bias = -model_->slopes().view({-1, 1, 1}) * distance.unsqueeze(0);

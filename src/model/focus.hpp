@@ -83,8 +83,8 @@ class WindowRunner {
   // Where the keys of a raw-token step sit: [zero key, memory..., raw tokens...].
   struct RawKeys {
     std::vector<float> position;  // relative to the window start
-    std::vector<uint8_t> hidden;  // 1: not attended (re-read memory, before the sequence start)
-    std::vector<float> offset;    // the same as logit offsets: 0 or kHiddenKey
+    std::vector<float> offset;    // logit offsets: kHiddenKey where not attended (re-read memory,
+                                  // before the sequence start), else 0
     bool any_hidden = false;
   };
   const RawKeys& raw_keys(int64_t memory_count, int64_t valid_from);
