@@ -9,6 +9,7 @@
 
 #include "bench/bench_registry.hpp"
 #include "quant/int8_gemm.hpp"
+#include "util/blas_core.hpp"
 #include "util/runtime.hpp"
 
 namespace germ::bench {
@@ -29,6 +30,8 @@ double seconds_per_call(const std::function<void()>& body, double min_seconds) {
 }  // namespace germ::bench
 
 int main(int argc, char** argv) {
+  // As germ does: a generic OpenBLAS core on an unknown CPU is replaced before measuring.
+  germ::util::reexecute_with_tuned_environment(argv);
   int threads = argc > 1 ? std::atoi(argv[1]) : 0;
   threads = germ::util::configure_threads(threads);
   torch::NoGradGuard no_grad;
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
               gflops, "GFLOP/s");
   germ::util::BlasInfo blas = germ::util::detect_blas();
   std::printf("%-40s %14s %10s\n", "blas", blas.name.c_str(), "");
+  std::printf("%-40s %14s %10s\n", "blas core", germ::util::loaded_openblas_core().c_str(), "");
   std::printf("%-40s %14s %10s\n", "int8 backend", germ::quant::int8_backend_description().c_str(), "");
   for (const auto& row : germ::bench::int8_linear_rows())
     std::printf("%-40s %14.*f %10s\n", row.name.c_str(), row.unit == "x" ? 2 : 1, row.value, row.unit.c_str());

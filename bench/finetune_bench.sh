@@ -19,6 +19,7 @@ trap 'rm -rf "$work"' EXIT
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 echo "# germ finetune: seconds per epoch (training only), $(basename "$task"), $threads threads, $epochs epochs, $(date -u +%F)"
+. "$here/bench/machine.sh" && bench_machine "$germ"
 printf "%-8s %12s %12s %16s %10s\n" method s/epoch vs_full trained_params dev_mcc
 full=""
 for method in full lora qlora loftq; do

@@ -41,6 +41,7 @@ seconds() {  # best wall time of 3 runs of: germ predict ARGS
 }
 
 echo "# germ quantized inference, $(date -u +%Y-%m-%d), $threads threads, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+. "$here/bench/machine.sh" && bench_machine "$germ"
 echo "# model $(basename "$model"), $count sequences of $(basename "$task")"
 printf "%-22s %10s %12s %12s %10s\n" "format" "file MiB" "seq/s" "ms/seq" "vs fp32"
 fp_rate=""

@@ -9,6 +9,7 @@ threads=${1:-$(nproc)}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 [ -x "$build/germ_bench" ] || { echo "bench/run.sh: $build/germ_bench not built; run scripts/build.sh first" >&2; exit 1; }
 echo "# germ benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+. "$here/bench/machine.sh" && bench_machine "$build/germ"
 "$build/germ_bench" "$threads"
 py=/usr/bin/python3
 if $py -c 'import torch' 2>/dev/null; then

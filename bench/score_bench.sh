@@ -43,6 +43,7 @@ run_score() {
 
 gemm=$(GERM_BENCH_GEMM_ONLY=1 "$build/germ_bench" "$threads" | awk '/^gemm/ { print $(NF - 1) }')
 echo "# germ score benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), -@ $threads"
+. "$here/bench/machine.sh" && bench_machine "$germ"
 echo "# model: $model"
 printf "%-58s %14s %14s %10s\n" "benchmark" "value" "reference" "ratio"
 printf "%-58s %14s\n" "GEMM fp32 1024^3 (ceiling)" "$gemm GFLOP/s"

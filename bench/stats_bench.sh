@@ -37,6 +37,7 @@ best() {  # fastest of 3 wall-clock runs, seconds
   echo "$best"
 }
 echo "# germ stats (composition) vs samtools faidx, fastest of 3, $(date -u +%F), $(nproc) cores"
+. "$here/bench/machine.sh" && bench_machine "$germ"
 printf "%-28s %10s %12s %14s %10s\n" input MB germ_s germ_MB/s faidx_s
 for f in "$work/chr22.fa" "$work/big.fa"; do
   size=$(stat -c %s "$f")

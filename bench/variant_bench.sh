@@ -29,6 +29,7 @@ run_vcf() {
 }
 
 echo "# germ score --vcf, $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), -@ $threads"
+. "$here/bench/machine.sh" && bench_machine "$germ"
 echo "# 1000 Genomes sites, $region, default --window, model $(basename "$model")"
 read -r n_shared s_shared r_shared w_shared < <(run_vcf shared)
 read -r n_scratch s_scratch r_scratch w_scratch < <(run_vcf scratch --no-prefix-reuse)

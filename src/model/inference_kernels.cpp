@@ -26,6 +26,18 @@ constexpr float kExcludedLogit = kHiddenKey;
 #endif
 #define GERM_INLINE inline __attribute__((always_inline))
 
+}  // namespace
+
+const char* inference_kernel_isa() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  // The same test the target_clones resolver makes when the library loads.
+  if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3 (AVX2, FMA)";
+#endif
+  return "x86-64 baseline (SSE2)";
+}
+
+namespace {
+
 GERM_INLINE Floats splat(float x) { return Floats{} + x; }
 GERM_INLINE Floats load(const float* p) {
   Floats v;

@@ -21,6 +21,9 @@ namespace germ::model {
 // Every row must see one real key.
 constexpr float kHiddenKey = -1e30f;
 
+// Which clone of the kernels this CPU runs: "x86-64-v3 (AVX2, FMA)" or "x86-64 baseline (SSE2)".
+const char* inference_kernel_isa();
+
 struct AlibiSoftmaxTile {
   float* scores = nullptr;
   int64_t rows = 0, columns = 0;

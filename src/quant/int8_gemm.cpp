@@ -107,15 +107,42 @@ at::Tensor int8_matmul(const at::Tensor& a, const Int8Weight& w) {
   // omp_get_max_threads(); LibTorch sets that from at::set_num_threads lazily per thread,
   // so make sure it has on this one (a TBB worker may not have run a LibTorch op yet).
   at::internal::lazy_init_num_threads();
-  memory src_mem({{m, k}, memory::data_type::u8, memory::format_tag::ab}, b.engine, src.data_ptr());
-  memory dst_mem({{m, n}, memory::data_type::s32, memory::format_tag::ab}, b.engine, out.data_ptr());
-  at::Tensor scratch = at::empty({static_cast<int64_t>(scratchpad_desc.get_size())}, at::kByte);
-  memory scratch_mem(scratchpad_desc, b.engine, scratch.data_ptr());
-  dnnl::stream stream(b.engine);
-  primitive.execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst_mem},
-                             {DNNL_ARG_SCRATCHPAD, scratch_mem}});
-  stream.wait();
-  return out;
+  auto multiply = [&](const at::Tensor& activations, at::Tensor& product) {
+    memory src_mem({{m, k}, memory::data_type::u8, memory::format_tag::ab}, b.engine, activations.data_ptr());
+    memory dst_mem({{m, n}, memory::data_type::s32, memory::format_tag::ab}, b.engine, product.data_ptr());
+    at::Tensor scratch = at::empty({static_cast<int64_t>(scratchpad_desc.get_size())}, at::kByte);
+    memory scratch_mem(scratchpad_desc, b.engine, scratch.data_ptr());
+    dnnl::stream stream(b.engine);
+    primitive.execute(stream, {{DNNL_ARG_SRC, src_mem}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst_mem},
+                               {DNNL_ARG_SCRATCHPAD, scratch_mem}});
+    stream.wait();
+  };
+  if (!int8_products_may_saturate()) {
+    multiply(src, out);
+    return out;
+  }
+  // Without VNNI, oneDNN multiplies u8 x s8 pairs with vpmaddubsw, whose int16 pair sums
+  // saturate (255 * 127 * 2 > 32767: measured on an AMD EPYC Zen 3, products halved). Splitting
+  // a = 2 * (a >> 1) + (a & 1) keeps every pair sum within int16 (127 * 127 * 2 = 32258), so the
+  // result stays exact at the cost of a second GEMM.
+  at::Tensor high = at::bitwise_right_shift(src, 1).contiguous();
+  at::Tensor low = at::bitwise_and(src, 1).contiguous();
+  at::Tensor low_product = at::empty({m, n}, at::kInt);
+  multiply(high, out);
+  multiply(low, low_product);
+  return out.mul_(2).add_(low_product);
+}
+
+bool int8_products_may_saturate() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx2_vnni:
+    case dnnl::cpu_isa::avx512_core_vnni:
+    case dnnl::cpu_isa::avx512_core_bf16:
+    case dnnl::cpu_isa::avx512_core_amx:
+      return false;
+    default:
+      return true;  // SSE4.1, AVX, AVX2, AVX-512 without VNNI (and the reference path, harmlessly)
+  }
 }
 
 at::Tensor int8_matmul_reference(const at::Tensor& a, const at::Tensor& codes) {
@@ -354,7 +381,7 @@ std::string int8_backend_description() {
     default: isa = "generic"; break;
   }
   return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " (" +
-         isa + ")";
+         isa + (int8_products_may_saturate() ? "; no VNNI: split activations, 2 GEMMs" : "") + ")";
 }
 
 }  // namespace germ::quant

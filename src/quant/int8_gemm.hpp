@@ -40,6 +40,10 @@ at::Tensor int8_matmul(const at::Tensor& a, const Int8Weight& w);
 // The same product computed plainly (int64 accumulation), for tests.
 at::Tensor int8_matmul_reference(const at::Tensor& a, const at::Tensor& codes);
 
+// True where oneDNN's u8 x s8 kernels sum byte pairs in saturating int16 (no VNNI): int8_matmul
+// then runs two GEMMs on the split activations to stay exact.
+bool int8_products_may_saturate();
+
 // y[m, n] = rows.scales[m] * w.scales[n] * (P[m, n] - rows.zero_points[m] * column_sums[n]) + bias[n]
 // fp32 [M, N]; bias fp32 [N] or undefined.
 at::Tensor int8_linear(const QuantizedRows& rows, const Int8Weight& w, const at::Tensor& bias);

@@ -3,8 +3,6 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/version.h>
-#include <htslib/hts.h>
 #include <unistd.h>
 
 #include <climits>
@@ -18,10 +16,9 @@
 #include <ATen/Parallel.h>
 #include <c10/core/Device.h>
 #include <torch/cuda.h>
-#include <torch/version.h>
 
-#include "germ/version.hpp"
-#include "quant/int8_gemm.hpp"
+#include "util/blas_core.hpp"
+#include "util/cpu_features.hpp"
 #include "util/error.hpp"
 
 namespace germ::util {
@@ -119,21 +116,37 @@ int configure_threads(int threads) {
   return threads;
 }
 
-std::string library_versions() {
-  std::ostringstream out;
+std::string machine_summary() {
+  const CpuFeatures& cpu = host_cpu();
   BlasInfo blas = detect_blas();
-  out << "germ " << kVersion << "\n";
-  out << "LibTorch " << TORCH_VERSION_MAJOR << "." << TORCH_VERSION_MINOR << "."
-      << TORCH_VERSION_PATCH << " (intra-op threads " << at::get_num_threads() << ", CUDA "
-      << (torch::cuda::is_available() ? "available" : "not available") << ")\n";
-  out << "htslib " << hts_version() << "\n";
-  out << "SentencePiece " << kSentencePieceVersion << "\n";
-  out << quant::int8_backend_description() << ", integer GEMM\n";
-  out << "oneTBB " << TBB_VERSION_MAJOR << "." << TBB_VERSION_MINOR << "\n";
-  out << "BLAS " << blas.name << " " << blas.library_path;
-  if (!blas.config.empty()) out << " [" << blas.config << "]";
-  out << "\n";
+  std::ostringstream out;
+  out << "CPU " << (cpu.model_name.empty() ? "unknown" : cpu.model_name) << " (" << cpu.vendor_name()
+      << " family " << cpu.family << " model " << cpu.model << "; " << cpu.extension_list() << ") | BLAS "
+      << blas.name;
+  const std::string core = blas_core_report();
+  if (!core.empty()) out << ", core " << core;
+  using GetThreadsFn = int (*)();
+  auto blas_threads = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  out << " | threads: LibTorch " << at::get_num_threads();
+  if (blas_threads) out << ", OpenBLAS " << blas_threads();
+  out << ", " << hardware_threads() << " cores";
   return out.str();
+}
+
+void reexecute_with_tuned_environment(char** argv) {
+  // LibTorch's OpenMP pool and OpenBLAS's pthreads take turns on the same cores; with
+  // libgomp's default active waiting, each spins while the other works (measured: 100% system
+  // time, training 20-35% slower on 2 cores). libgomp reads the policy only when it loads,
+  // and OpenBLAS its OPENBLAS_CORETYPE, so both are set before one re-execution; a user's
+  // own setting of either is left alone.
+  bool changed = false;
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    changed = true;
+  }
+  changed |= choose_blas_core_before_exec();
+  if (changed) ::execv("/proc/self/exe", argv);  // returns only on failure: carry on as we are
+  if (reject_failed_blas_core()) ::execv("/proc/self/exe", argv);
 }
 
 c10::Device select_device(const std::string& requested) {

@@ -29,8 +29,14 @@ int hardware_threads();
 // several threads itself.
 void set_blas_threads(int threads);
 
-// One line per library: germ, LibTorch (+ parallel backend), htslib, SentencePiece, TBB, BLAS.
-std::string library_versions();
+// One line for benchmark tables and logs: CPU model and vector extensions, the BLAS and the
+// OpenBLAS core it runs, threads in use.
+std::string machine_summary();
+
+// Process start-up of a program that runs models (germ, germ_bench): sets OMP_WAIT_POLICY and,
+// where OpenBLAS fell back to a generic core, OPENBLAS_CORETYPE (util/blas_core.hpp), then
+// re-executes argv once; rejects a forced core that fails its GEMM check (one more re-execution).
+void reexecute_with_tuned_environment(char** argv);
 
 // "cpu" | "cuda" | "auto" -> a usable device; throws germ::Error naming --device otherwise.
 c10::Device select_device(const std::string& requested);

@@ -46,10 +46,28 @@ for script in "$WORK"/blocks/*.sh; do
     && pass "$origin runs ($((SECONDS - start)) s)" || fail "$origin: $(tail -c 600 "$WORK/block.out")"
 done
 
-# The bedGraph sample in docs/formats.md and docs/score.md is what the shipped model prints.
+# The bedGraph sample in docs/formats.md and docs/score.md is what the shipped model prints, to a
+# stated tolerance: the last printed digit depends on the BLAS kernel (another CPU, another
+# OpenBLAS core), so values must agree within 1e-4 relative, not digit by digit.
 germ score -q "$GERM_SOURCE_DIR/test_data/small.fa" 2>/dev/null | head -4 > "$WORK/sample"
-# page_shows PAGE N: the first N sample lines are lines of PAGE.
-page_shows() { [ "$(head -"$2" "$WORK/sample" | grep -cxFf - "$GERM_SOURCE_DIR/$1")" -eq "$2" ]; }
+# page_shows PAGE N: each of the first N sample lines has a line in PAGE with the same interval
+# and a value within the tolerance.
+page_shows() {
+  python3 - "$WORK/sample" "$GERM_SOURCE_DIR/$1" "$2" <<'PY'
+import sys
+sample = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()[: int(sys.argv[3])]]
+page = {}
+for line in open(sys.argv[2]).read().splitlines():
+    f = line.split("\t")
+    if len(f) == 4:
+        try: page[tuple(f[:3])] = float(f[3])
+        except ValueError: pass
+ok = len(sample) == int(sys.argv[3]) and all(
+    tuple(f[:3]) in page and abs(page[tuple(f[:3])] - float(f[3])) <= 1e-4 * max(1.0, abs(float(f[3])))
+    for f in sample)
+sys.exit(0 if ok else 1)
+PY
+}
 [ -s "$WORK/sample" ] && page_shows docs/formats.md 4 && page_shows docs/score.md 3 \
-  && pass "bedGraph samples in the docs are current" || fail "docs' bedGraph sample is stale; now: $(cat "$WORK/sample")"
+  && pass "bedGraph samples in the docs are current (within 1e-4)" || fail "docs' bedGraph sample is stale; now: $(cat "$WORK/sample")"
 finish

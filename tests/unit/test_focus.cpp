@@ -11,6 +11,7 @@
 #include "score/lane_scorer.hpp"
 #include "tokenize/nucleotide_tokenizer.hpp"
 #include "util/error.hpp"
+#include "test_support.hpp"
 
 using namespace germ;
 using model::FocusGeometry;
@@ -121,7 +122,7 @@ TEST(Focus, FocusWithMemoryDisabledEqualsPlainWindowedScoring) {
   std::string bases = random_bases(1000, 8);
   auto focus = lane_ll(m, a, geometry(MemoryKind::kFocus, 50, 200, 0, 50), bases);
   auto plain = lane_ll(m, nullptr, geometry(MemoryKind::kNone, 50, 200, 0, 50), bases);
-  for (size_t p = 1; p < bases.size(); ++p) ASSERT_NEAR(focus[p], plain[p], 1e-6) << p;
+  for (size_t p = 1; p < bases.size(); ++p) ASSERT_NEAR(focus[p], plain[p], test_support::float_tolerance(plain[p])) << p;
 }
 
 TEST(Focus, MemoryCarriesContextAndStaysCausal) {
@@ -141,7 +142,7 @@ TEST(Focus, MemoryCarriesContextAndStaysCausal) {
   std::string changed = bases;
   changed[650] = changed[650] == 'A' ? 'C' : 'A';
   auto after = lane_ll(m, a, g, changed);
-  for (int p = 1; p < 650; ++p) ASSERT_NEAR(after[p], with_memory[p], 1e-6) << p;
+  for (int p = 1; p < 650; ++p) ASSERT_NEAR(after[p], with_memory[p], test_support::float_tolerance(with_memory[p])) << p;
   double downstream = 0;
   for (int p = 651; p < 1000; ++p) downstream = std::max(downstream, double(std::abs(after[p] - with_memory[p])));
   EXPECT_GT(downstream, 1e-4);
@@ -164,7 +165,7 @@ TEST(Focus, LaneBatchingDoesNotChangeValues) {
       for (size_t i = 0; i < single[j].log_likelihood.size(); ++i) {
         float x = single[j].log_likelihood[i], y = batched[j].log_likelihood[i];
         ASSERT_EQ(std::isnan(x), std::isnan(y)) << j << " " << i;
-        if (!std::isnan(x)) ASSERT_NEAR(x, y, 1e-5) << j << " " << i;
+        if (!std::isnan(x)) ASSERT_NEAR(x, y, test_support::float_tolerance(x)) << j << " " << i;
       }
     }
   }

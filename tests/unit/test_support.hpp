@@ -4,12 +4,19 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <iterator>
 #include <string>
 
 namespace germ::test_support {
+
+// Tolerance for two float computations of the same value that reach it by different GEMM
+// blockings (another window shape, another OpenBLAS core: CI reruns the numeric tests under
+// each core the CPU can run): a few float ulps per accumulated term, scaled by the magnitude.
+// A real bug (a leaked key, a wrong position) moves values by 1e-4 or more.
+inline double float_tolerance(double value, double relative = 1e-5) { return relative * (1.0 + std::abs(value)); }
 
 // A fresh, empty directory per test under ::testing::TempDir(), removed afterwards.
 class TempDirTest : public ::testing::Test {
