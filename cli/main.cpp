@@ -74,7 +74,7 @@ void print_usage(std::FILE* out) {
   std::fprintf(out,
                "\n  -- Information\n"
                "     --version    print 'germ %s' (add --verbose for library versions)\n"
-               "     --help       this message; 'germ <command> --help' for a command\n\n",
+               "     --help       this message; 'germ help <command>' or 'germ <command> --help' for a command\n\n",
                kVersion);
 }
 
@@ -112,6 +112,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string first = argv[1];
+  if (first == "help" && argc > 2) {  // `germ help score` = `germ score --help`, as in bcftools
+    for (const Command& command : command_table()) {
+      if (argv[2] != std::string(command.name)) continue;
+      std::string program = std::string("germ ") + command.name, help = "--help";
+      char* help_argv[] = {program.data(), help.data(), nullptr};
+      return command.run(2, help_argv);
+    }
+    std::fprintf(stderr, "germ help: unknown command '%s' (see 'germ --help')\n", argv[2]);
+    return 1;
+  }
   if (first == "--help" || first == "-h" || first == "help") {
     print_usage(stdout);
     return 0;

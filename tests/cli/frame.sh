@@ -15,7 +15,7 @@ grep -qxE 'germ [0-9]+\.[0-9]+\.[0-9]+' "$WORK/out" && pass "version line parsea
 [ "$(grep -c '' "$WORK/out")" -eq 1 ] || fail "--version prints more than one line"
 
 expect_exit 0 "--version --verbose" -- "$GERM" --version --verbose
-for lib in LibTorch htslib SentencePiece oneTBB BLAS; do
+for lib in LibTorch htslib SentencePiece oneTBB BLAS machine: CPU oneDNN; do
   grep -q "^$lib " "$WORK/out" || fail "--version --verbose lacks $lib"
 done
 
@@ -26,6 +26,13 @@ for command in pretrain finetune eval predict quantize score stats; do
   expect_exit 0 "$command --help" -- "$GERM" "$command" --help
   grep -q -- "--threads" "$WORK/out" || fail "$command --help lacks --threads"
 done
+
+# `germ help CMD` prints exactly what `germ CMD --help` prints (bcftools' convention).
+"$GERM" score --help > "$WORK/direct"
+expect_exit 0 "help score" -- "$GERM" help score
+cmp -s "$WORK/out" "$WORK/direct" && pass "germ help score = germ score --help" || fail "germ help score differs"
+expect_exit 1 "help for an unknown command" -- "$GERM" help frobnicate
+expect_one_line_error "germ help: unknown command 'frobnicate'"
 
 expect_exit 1 "unknown option" -- "$GERM" stats --no-such-option
 expect_one_line_error "^germ stats: .*no-such-option"

@@ -75,6 +75,26 @@ shared_data_or_skip() {
   [ -d "$GERM_SHARED_DATA_DIR" ] || { echo "SKIP: ../shared/data is absent ($GERM_SHARED_DATA_DIR)"; exit 77; }
 }
 
+# same_numbers A B [TOLERANCE]: the two text files have the same lines and fields, numbers equal
+# within TOLERANCE x max(1, |value|) (default 1e-4): outputs of the same model computed in other
+# batch shapes or with another BLAS kernel differ in the last float digits, nothing more.
+same_numbers() {
+  python3 - "$1" "$2" "${3:-1e-4}" <<'PY'
+import re, sys
+a, b = (open(p).read().splitlines() for p in sys.argv[1:3])
+tolerance = float(sys.argv[3])
+def close(x, y):
+    if x == y: return True
+    try: u, v = float(x), float(y)
+    except ValueError: return False
+    return abs(u - v) <= tolerance * max(1.0, abs(u)) or (u != u and v != v)
+ok = len(a) == len(b) and all(
+    len(fa) == len(fb) and all(close(x, y) for x, y in zip(fa, fb))
+    for fa, fb in ((re.split(r"([\t,;=|:])", la), re.split(r"([\t,;=|:])", lb)) for la, lb in zip(a, b)))
+sys.exit(0 if ok else 1)
+PY
+}
+
 finish() {
   if [ "$failures" -ne 0 ]; then echo "$failures check(s) failed" >&2; exit 1; fi
   echo "all checks passed"
