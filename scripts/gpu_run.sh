@@ -80,7 +80,7 @@ meta host_cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //
 meta cores "$(nproc)"
 prefix=$work/prefix
 # The default-model candidate and its batch (docs/gpu.md); a dry run trains a tiny model.
-config=$root/scripts/gpu_model.json train_batch=64 train_seq=1024 eval_windows=64 eval_reserve_s=60
+config=$root/scripts/gpu_model.json train_batch=64 train_seq=1024 eval_windows=64 eval_reserve_s=100
 if [ "$dry_run" = 1 ]; then
   build=${GERM_BUILD_DIR:-$(dirname "${GERM:-$root/build/germ}")}
   device=cpu
