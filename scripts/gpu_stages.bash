@@ -234,6 +234,7 @@ stage_focus() {
 # score stage, beside the shipped default model's figure there.
 stage_eval() {
   local heldout=("$payload"/corpus/heldout/*.fa.gz) rc=0 input region
+  [ -e "$out/model.safetensors" ] || { echo "no trained model"; return 1; }
   if "$germ" eval --help 2>/dev/null | grep -q -- --baseline; then
     figure source "germ eval --baseline markov:3"
     timeout 60 "$germ" eval -m "$out/model.safetensors" --device "$device" --baseline markov:3 "${heldout[@]}" \
