@@ -48,5 +48,7 @@ gpu_configure_and_build() {
 
 # The CUDA tests (CPU vs CUDA, skipped without a GPU) and the CPU agreement tests: every fused or
 # fast path against its reference form, which LibTorch 2.x routes through other kernels (SDPA).
+# shellcheck disable=SC2034  # read by the scripts that source this file
 GPU_CUDA_TESTS='*Cuda*:Runtime.*'
+# shellcheck disable=SC2034
 GPU_AGREEMENT_TESTS='Softmax1.*:Attend.*:OnlineSoftmaxAttention.*:InferenceKernels.*:Focus.*:Transformer.*:ReadScorer.*'

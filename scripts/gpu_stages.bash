@@ -1,6 +1,7 @@
 # The stages of scripts/gpu_run.sh (sourced there; each runs in its own subshell with set -e).
 # They read the run's settings (root, payload, out, work, build, germ, device, prefix, dry_run,
 # config, train_batch, train_seq) and record with figure KEY VALUE UNIT.
+# shellcheck disable=SC2154  # the settings are gpu_run.sh's
 
 stage_environment() {
   figure cores "$(nproc)"
