@@ -99,8 +99,13 @@ fi
 
 bytes() { du -cb "$@" 2>/dev/null | tail -1 | cut -f1; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
-# What the tool sends: tracked and untracked-not-ignored files, plus the carried payload.
-tree=$(git ls-files -z -co --exclude-standard | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+# What the tool sends: tracked and untracked-not-ignored files, plus the carried payload (outside
+# a git checkout, e.g. a CI tarball: every file but build folders and the payload).
+tree_files() {
+  git ls-files -z -co --exclude-standard 2>/dev/null ||
+    find . \( -name '.git' -o -name 'build*' -o -path "./$payload" \) -prune -o -type f -print0
+}
+tree=$(tree_files | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
 debs=$(bytes "$payload"/debs/*.deb)
 train=$(bytes "$payload"/corpus/train/*.fa.gz)
 heldout=$(bytes "$payload"/corpus/heldout/*)
