@@ -146,11 +146,21 @@ pretrain_run() {
   return $rc
 }
 
+# finished_or_checkpoint MODEL: MODEL when the run wrote it, else the last checkpoint of a run that
+# was stopped or failed (recorded as a figure), else nothing and failure.
+finished_or_checkpoint() {
+  if [ -e "$1" ]; then echo "$1"; return; fi
+  [ -e "$1.ckpt" ] || { echo "no $1 and no checkpoint" >&2; return 1; }
+  figure kept_last_checkpoint 1
+  echo "$1.ckpt"
+}
+
 # steps_for SECONDS TOKENS_PER_STEP: steps that fill SECONDS at the benchmark's training rate,
-# less 20% for data loading and validation.
+# less 20% for data loading and validation. Without a benchmark, 1M tokens/s is assumed: too
+# many steps rather than too few, the timeout then stops the run and its last checkpoint is kept.
 steps_for() {
   local rate; rate=$(figure_of train_tokens_per_s)
-  awk -v s="$1" -v t="$2" -v r="${rate:-0}" 'BEGIN { n = int(0.8 * s * r / t); print (n < 2 ? 2 : n) }'
+  awk -v s="$1" -v t="$2" -v r="${rate:-1000000}" 'BEGIN { n = int(0.8 * s * r / t); print (n < 2 ? 2 : n) }'
 }
 
 # The default-model candidate (scripts/gpu_model.json; the tiny one in a dry run) on the corpus.
@@ -174,9 +184,8 @@ stage_train() {
   figure planned_seconds "$seconds" s
   local rc=0
   pretrain_run "$seconds" train "${args[@]}" || rc=$?
-  result=$work/model.safetensors
-  [ -e "$result" ] || result=$work/model.safetensors.ckpt  # interrupted: the last checkpoint
-  [ -e "$result" ] || { echo "no model and no checkpoint"; return 1; }
+  result=$(finished_or_checkpoint "$work/model.safetensors") || return 1
+  if [ "$rc" = 124 ]; then rc=0; fi  # stopped by the timeout: its checkpoint is the result
   cp "$result" "$out/model.safetensors"
   cp "$work/model.safetensors.log.tsv" "$out/train.log.tsv" 2>/dev/null || true
   training_figures
@@ -221,9 +230,9 @@ stage_focus() {
     --kl-weight 300 --steps "$steps" --batch-size "$batch" --lr 5e-4 --checkpoint-every "$((steps / 3 + 1))" \
     --eval-every "$((steps / 4 + 1))" --eval-windows "$eval_windows" -o "$work/focus.safetensors" \
     "$payload"/corpus/train/*.fa.gz || rc=$?
-  local result=$work/focus.safetensors
-  [ -e "$result" ] || result=$work/focus.safetensors.ckpt
-  [ -e "$result" ] || { echo "no adapter and no checkpoint"; return 1; }
+  local result
+  result=$(finished_or_checkpoint "$work/focus.safetensors") || return 1
+  if [ "$rc" = 124 ]; then rc=0; fi  # stopped by the timeout: its checkpoint is the result
   cp "$result" "$out/model-focus.safetensors"
   figure planned_steps "$steps"
   figure summary "$(grep 'pretrain --focus: wrote' "$work/focus.err" | tail -1 | sed 's/.*: wrote [^:]*: //')"
