@@ -2,7 +2,6 @@
 // row (fp32 GEMM through LibTorch), the CPU ceiling of this machine.
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -11,23 +10,6 @@
 #include "quant/int8_gemm.hpp"
 #include "util/blas_core.hpp"
 #include "util/runtime.hpp"
-
-namespace germ::bench {
-
-double seconds_per_call(const std::function<void()>& body, double min_seconds) {
-  body();  // warm-up
-  int calls = 0;
-  auto start = std::chrono::steady_clock::now();
-  double elapsed = 0;
-  do {
-    body();
-    ++calls;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  } while (elapsed < min_seconds);
-  return elapsed / calls;
-}
-
-}  // namespace germ::bench
 
 int main(int argc, char** argv) {
   // As germ does: a generic OpenBLAS core on an unknown CPU is replaced before measuring.

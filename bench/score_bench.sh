@@ -56,22 +56,7 @@ for mb in $sizes; do
 done
 first=$(echo $sizes | awk '{ print $1 }'); last=$(echo $sizes | awk '{ print $NF }')
 # Useful model FLOPs per scored base from the model's own geometry and config.
-flops=$($py - "$model" <<'PY'
-import json, struct, sys
-with open(sys.argv[1], "rb") as f:
-    n = struct.unpack("<Q", f.read(8))[0]; meta = json.loads(f.read(n))["__metadata__"]
-c, g = json.loads(meta["germ.config"]), json.loads(meta["germ.focus"])
-d, L, I, V = c["hidden"], c["layers"], c["intermediate"], c["vocab"]
-k, W, M, C = g["k"], g["window"], g["memory"], g["context"]
-T, n = C + W, W // k
-ffn_in = 2 * I if c.get("ffn", "geglu") == "geglu" else I
-per_token = 2 * L * (3 * d * d + d * d + d * ffn_in + I * d)       # linear layers
-raw_attention = sum(4 * d * L * (M - 1 + i + 1) for i in range(T))  # causal keys + memory, QK and PV
-focus_attention = n * 4 * d * L * (k + 1)
-total = (T + n) * per_token + raw_attention + focus_attention + W * 2 * d * V
-print(total / W)
-PY
-)
+flops=$($py "$here/bench/score_flops.py" "$model")
 frac=$($py -c "print(f'{$flops * ${rate[$first]} / ($gemm * 1e9) * 100:.1f}')")
 printf "%-58s %14s %14s %10s\n" "GEMM-ceiling fraction at ${first} Mb (model FLOPs/base x b/s)" "$($py -c "print(f'{$flops/1e6:.2f}')") MFLOP/b" "" "${frac}%"
 printf "%-58s %14s %14s %10s\n" "peak RSS ${last} Mb / ${first} Mb" "${rss[$last]} MiB" "${rss[$first]} MiB" \
