@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "common_options.hpp"
+#include "focus_scoring.hpp"
 #include "score_modes.hpp"
 #include "io/indexed_fasta.hpp"
 #include "io/region.hpp"
@@ -39,10 +40,11 @@ int run_score(int argc, char** argv) {
                "germ score"};
   CommonOptions common;
   add_common_options(app, common, kOutput | kThreads | kDevice | kVerbosity | kRegion);
-  std::string input, model_path, track = "ll", output_type = "bedgraph", memory_kind, track_line_name;
+  std::string input, model_path, track = "ll", output_type = "bedgraph", track_line_name;
   bool bits = false, both_strands = false, write_index = false, track_line = false;
   score::FastaScoreOptions options;
-  int64_t k = 0, window = 0, memory = -1, context = 0;
+  FocusGeometryArgs geometry_args;
+  int64_t& window = geometry_args.window;
   app.add_option("input", input,
                  "FASTA (plain, gzip, bgzip; '-' = stdin), or reads: SAM/BAM/CRAM/FASTQ (per-read tags)");
   VariantScoreArgs variant_args;
@@ -64,11 +66,13 @@ int run_score(int argc, char** argv) {
   app.add_flag("--track-line", track_line, "Start the bedGraph with a UCSC track line");
   bool fake_quant = false;
   app.add_flag("--fake-quant", fake_quant, "Quantized model: quantise-dequantise in fp32 instead of integer GEMMs");
-  app.add_option("--focus-k", k, "Bases per focus token (default: the model's)");
+  app.add_option("--focus-k", geometry_args.k, "Bases per focus token (default: the model's)");
   app.add_option("--window", window, "Bases scored per window, a multiple of --focus-k (default: the model's)");
-  app.add_option("--memory", memory, "States kept across windows; 0 = plain windowed scoring (default: the model's)");
-  app.add_option("--context", context, "Bases re-read before each window (default: the model's)");
-  app.add_option("--memory-kind", memory_kind, "focus | none | raw (uncompressed KV cache; slow reference)");
+  app.add_option("--memory", geometry_args.memory,
+                 "States kept across windows; 0 = plain windowed scoring (default: the model's)");
+  app.add_option("--context", geometry_args.context, "Bases re-read before each window (default: the model's)");
+  app.add_option("--memory-kind", geometry_args.memory_kind,
+                 "focus | none | raw (uncompressed KV cache; slow reference)");
   bool fidelity = false;
   int64_t fidelity_windows = 4, fidelity_sequences = 32;
   app.add_flag("--fidelity", fidelity,
@@ -158,17 +162,9 @@ int run_score(int argc, char** argv) {
                      static_cast<long long>(summary.records), label.c_str());
       return 0;
     }
-    model::FocusModel focus = model::load_focus_model(model_path);
-    quant::attach_stored_quantization(focus.bundle, model_path, fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger);
-    model::FocusGeometry geometry = focus.geometry;
-    if (!memory_kind.empty()) geometry.kind = model::parse_memory_kind(memory_kind);
-    if (k > 0) geometry.k = k;
-    if (window > 0) geometry.window = window;
-    if (memory >= 0) geometry.memory = memory;
-    if (context > 0) geometry.context = context;
-    if (geometry.kind == model::MemoryKind::kFocus && !focus.has_adapter)
-      throw Error(model_path, "has no FOCUS adapter; use --memory-kind none or train one with germ pretrain --focus");
-    geometry.validate();
+    LoadedFocusModel loaded = load_focus_for_scoring(model_path, fake_quant, geometry_args);
+    model::FocusModel& focus = loaded.focus;
+    const model::FocusGeometry& geometry = loaded.geometry;
 
     if (fidelity) {
       util::OutputFile out(common.output);
@@ -185,21 +181,9 @@ int run_score(int argc, char** argv) {
     if (track_line)
       writer_options.track_line = "track type=bedGraph name=\"germ " + track + "\" description=\"germ score " +
                                   track + (bits ? " (bits)" : " (nats)") + "\"";
-    // On a GPU the weights, the activations and every lane's FOCUS memory stay on the device;
-    // only each window's log-probabilities come back (docs/gpu.md).
-    const c10::Device device = util::select_device(common.device);
-    if (!device.is_cpu()) {
-      if (quant::is_quantized(focus.bundle))
-        throw Error(model_path, "is quantized; its integer kernels run on the CPU (use --device cpu)");
-      focus.bundle.model->to(device);
-    }
     auto writer = score::make_track_writer(writer_options);
-    // On the CPU every thread runs lanes of its own, with single-threaded GEMMs: small GEMMs
-    // split across threads spend more time synchronising than computing (docs/score.md).
-    const int64_t workers = device.is_cpu() ? at::get_num_threads() : 1;
-    if (app.count("--lanes") == 0) options.jobs_per_batch = std::max<int64_t>(8, 4 * workers);
-    if (workers > 1) util::set_blas_threads(1);
-    score::LaneScorer scorer(focus.bundle.model, focus.adapter, geometry, options.jobs_per_batch, workers);
+    if (app.count("--lanes") == 0) options.jobs_per_batch = 0;
+    score::LaneScorer scorer = make_lane_scorer(loaded, model_path, common.device, options.jobs_per_batch);
     auto summary = score::score_fasta(scorer, options, [&](const std::string& contig, int64_t begin, int64_t end,
                                                            float value) { writer->write(contig, begin, end, value); });
     writer->commit();

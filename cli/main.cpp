@@ -23,7 +23,7 @@ const std::vector<Command>& command_table() {
       {"pretrain", "Models", "train a tokenizer and an MLM encoder or a causal DNA LM", run_pretrain},
       {"finetune", "Models", "fine-tune a classifier (full, LoRA, QLoRA, LoftQ)", run_finetune},
       {"launch", "Models", "run pretrain/finetune as N data-parallel processes", run_launch},
-      {"eval", "Models", "evaluate a classifier: MCC, F1, accuracy, confusion matrix", run_eval},
+      {"eval", "Models", "evaluate a classifier (MCC, F1) or a causal LM (bits/base vs Markov)", run_eval},
       {"predict", "Models", "class probabilities per sequence from a classifier", run_predict},
       {"quantize", "Models", "post-training quantization (W8A8, W6A6, W4A4)", run_quantize},
       {"import", "Models", "convert a Hugging Face DNABERT-2 / GERM checkpoint", run_import},
