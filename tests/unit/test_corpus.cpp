@@ -5,6 +5,7 @@
 #include <fstream>
 #include <random>
 
+#include "io/indexed_fasta.hpp"
 #include "model/model_store.hpp"
 #include "train/genome_corpus.hpp"
 #include "train/packed_bases.hpp"
@@ -207,4 +208,32 @@ TEST_F(CorpusTest, Bf16PretrainingRunsOnTheCpuWithFp32Weights) {
   model::ModelBundle saved = model::load_model(o.output);
   for (const auto& p : saved.model->parameters()) EXPECT_EQ(p.scalar_type(), at::kFloat);
   EXPECT_NE(saved.provenance_json.find("\"precision\":\"bf16\""), std::string::npos);
+}
+
+// Real corpus files (../shared/data/corpus): every packed contig reads back what faidx fetches,
+// N runs included (the fly file has 18 kb of N, the cat file 234 contigs).
+TEST(PackedBases, CorpusFilesReadBackLikeFaidx) {
+  const std::filesystem::path train_dir = std::filesystem::path(GERM_SHARED_DATA_DIR) / "corpus" / "train";
+  if (!std::filesystem::is_directory(train_dir)) GTEST_SKIP() << "corpus not found at " << train_dir;
+  std::vector<std::string> files;
+  for (const char* name : {"phages_phiX174-like_evo2.fa.gz", "fly_Dmel_1pct_korflab.fa.gz", "cat_CAT_ensembl-compara.fa.gz"})
+    files.push_back((train_dir / name).string());
+  train::GenomeCorpus corpus = train::load_corpus(files, {0.0, {}, 1});
+  std::mt19937_64 rng(3);
+  int64_t bases = 0, compared = 0;
+  for (const auto& segment : corpus.train) {
+    io::IndexedFasta fasta(segment.source);
+    bases += segment.length;
+    for (int i = 0; i < 4; ++i) {
+      int64_t length = std::min<int64_t>(segment.length, 1 + rng() % 3000);
+      int64_t start = i == 0 ? segment.length - length : static_cast<int64_t>(rng() % (segment.length - length + 1));
+      ASSERT_EQ(segment.read(start, length), io::normalize_bases(fasta.fetch(segment.contig, start, start + length)))
+          << segment.contig << ":" << start;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(corpus.train.size(), 26u + 7u + 234u);
+  EXPECT_EQ(bases, 139914 + 1357505 + 17972 + 710004);  // ACGT + N from the corpus README
+  EXPECT_LT(corpus.memory_bytes(), static_cast<size_t>(bases / 4 + 64 * corpus.train.size() + 16 * 4096));
+  EXPECT_EQ(compared, 4 * static_cast<int64_t>(corpus.train.size()));
 }
