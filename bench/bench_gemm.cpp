@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
     torch::GradMode::set_enabled(true);
     double tokens = germ::bench::train_tokens_per_second(16, 256, 5);
     std::printf("%-40s %14.1f %10s\n", "train small clm, batch 16 x 256 (germ)", tokens, "tokens/s");
+    std::printf("%-40s %14.1f %10s\n", "train small clm, of the GEMM ceiling",
+                100.0 * tokens * germ::bench::train_flops_per_token(256) / (gflops * 1e9), "%");
   }
   return 0;
 }

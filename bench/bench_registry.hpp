@@ -16,6 +16,9 @@ struct Row {
 double seconds_per_call(const std::function<void()>& body, double min_seconds = 1.0);
 
 double train_tokens_per_second(int64_t batch, int64_t seq_len, int steps);
+// FLOPs of one training step per token of the same small causal LM (forward + backward, GEMMs
+// and attention products only): tokens/s × this ÷ the GEMM row = fraction of the GEMM ceiling.
+double train_flops_per_token(int64_t seq_len);
 // fp32 linear against the integer kernels (and LibTorch's quantized linear) on encoder shapes.
 std::vector<Row> int8_linear_rows();
 

@@ -10,6 +10,16 @@
 
 namespace germ::bench {
 
+double train_flops_per_token(int64_t seq_len) {
+  model::ModelConfig c = model::ModelConfig::preset("small", model::ModelKind::kCausalLm);
+  // Forward: 2 FLOPs per weight of the matrix products (Q, K, V, output; GeGLU gate, up and
+  // down) and, per layer, Q·K^T and P·V over all L keys (the explicit attention computes the
+  // masked half too). Backward costs twice the forward.
+  const double matmul_weights = c.layers * (4.0 * c.hidden * c.hidden + 3.0 * c.hidden * c.intermediate);
+  const double attention = c.layers * 4.0 * seq_len * c.hidden;
+  return 3.0 * (2.0 * matmul_weights + attention);
+}
+
 double train_tokens_per_second(int64_t batch, int64_t seq_len, int steps) {
   using namespace germ::model;
   ModelConfig config = ModelConfig::preset("small", ModelKind::kCausalLm);

@@ -10,11 +10,19 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 [ -x "$build/germ_bench" ] || { echo "bench/run.sh: $build/germ_bench not built; run scripts/build.sh first" >&2; exit 1; }
 echo "# germ benchmarks, $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 . "$here/bench/machine.sh" && bench_machine "$build/germ"
-"$build/germ_bench" "$threads"
+table=$("$build/germ_bench" "$threads")
+echo "$table"
 py=/usr/bin/python3
 if $py -c 'import torch' 2>/dev/null; then
   reference=$($py "$here/bench/pytorch_reference.py" "$threads" 16 256 5)
   printf "%-40s %14.1f %10s\n" "train small clm, batch 16 x 256 (PyTorch)" "$reference" "tokens/s"
+  # Same model and FLOPs per token as germ's row, so the fraction scales with the tokens/s.
+  germ_tokens=$(awk '/^train small clm, batch 16 x 256 \(germ\)/ {print $(NF-1)}' <<<"$table")
+  germ_share=$(awk '/^train small clm, of the GEMM ceiling/ {print $(NF-1)}' <<<"$table")
+  if [ -n "$germ_tokens" ] && [ -n "$germ_share" ]; then
+    printf "%-40s %14.1f %10s\n" "train small clm (PyTorch), of the GEMM ceiling" \
+      "$(awk -v r="$reference" -v t="$germ_tokens" -v s="$germ_share" 'BEGIN {print s * r / t}')" "%"
+  fi
 else
   echo "(PyTorch reference skipped: install python3-torch, or GERM_WITH_BENCH_DEPS=1 scripts/install_dependencies.sh)"
 fi

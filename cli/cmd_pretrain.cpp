@@ -18,6 +18,8 @@ int run_pretrain(int argc, char** argv) {
                "  germ pretrain --objective mlm --init-from vanilla.safetensors --attention softmax1 \\\n"
                "      --steps 200 -o germ_t.safetensors a.fa     # GERM-T continual learning\n"
                "  germ pretrain ... --resume out.safetensors.ckpt # continue after an interruption\n"
+               "  germ pretrain --objective clm --time-limit 60 --heldout corpus/heldout/*.fa.gz \\\n"
+               "      -o clm.safetensors corpus/train/*.fa.gz   # stops after ~1 h; rerun with --resume\n"
                "  germ pretrain --focus --init-from clm.safetensors -o clm_focus.safetensors genome.fa\n"
                "      # FOCUS: freeze the causal LM, train only the focus adapter (docs/focus.md)",
                "germ pretrain"};
@@ -26,6 +28,7 @@ int run_pretrain(int argc, char** argv) {
   add_common_options(app, common, kOutput | kThreads | kDevice | kSeed | kVerbosity);
   train::PretrainOptions o;
   std::vector<std::string> holdout_regions;
+  std::string precision = "fp32";
   app.add_option("inputs", o.inputs, "FASTA/FASTQ files (plain, gzip or bgzip)")->required();
   app.add_option("--objective", o.objective, "mlm | clm")->capture_default_str();
   app.add_option("--attention", o.attention, "softmax1 (GERM) | softmax (vanilla); default softmax1");
@@ -50,7 +53,15 @@ int run_pretrain(int argc, char** argv) {
   app.add_option("--eval-windows", o.eval_windows, "Held-out windows per validation pass")->capture_default_str();
   app.add_option("--holdout", holdout_regions, "Held-out region(s) chr:beg-end (repeatable)");
   app.add_option("--holdout-fraction", o.corpus.holdout_fraction,
-                 "Fraction held out from the end of each contig (without --holdout)")->capture_default_str();
+                 "Fraction held out from the end of each contig (without --holdout/--heldout)")->capture_default_str();
+  app.add_option("--heldout", o.heldout_files,
+                 "Held-out FASTA file(s), evaluated and reported one by one; inputs are then trained on whole");
+  app.add_option("--weights", o.weights_path,
+                 "TSV 'PATTERN<TAB>WEIGHT': share of windows per file group (default: sqrt(bases) per file)");
+  app.add_option("--time-limit", o.time_limit_minutes,
+                 "Minutes: checkpoint and exit 0 before this much time has passed (resume with --resume)");
+  app.add_option("--precision", precision, "fp32 | bf16 (autocast of the forward pass; CUDA, or CPUs with bf16)")
+      ->capture_default_str();
   app.add_flag("--focus", o.focus, "Train the FOCUS adapter of --init-from (a causal LM), base frozen");
   app.add_option("--focus-k", o.focus_k, "FOCUS: bases per focus token (trained with k/2, k, 2k)")->capture_default_str();
   app.add_option("--window", o.focus_window, "FOCUS: bases per window, a multiple of 2k")->capture_default_str();
@@ -67,6 +78,8 @@ int run_pretrain(int argc, char** argv) {
     o.seed = common.seed;
     o.quiet = common.quiet;
     o.device = util::select_device(common.device);
+    o.precision = train::parse_precision(precision);
+    if (o.time_limit_minutes < 0) throw Error("--time-limit", "must be positive (minutes)");
     for (const auto& r : holdout_regions) o.corpus.holdout_regions.push_back(io::parse_region(r));
     o.command_line = command_line(argc, argv);
     if (o.focus) {
@@ -83,6 +96,15 @@ int run_pretrain(int argc, char** argv) {
       return 0;
     }
     train::PretrainResult r = train::pretrain(o);
+    if (r.stopped_by_time_limit) {
+      if (!common.quiet && r.rank == 0)
+        std::fprintf(stderr,
+                     "germ pretrain: time limit (%g min) reached after step %lld of %lld; wrote checkpoint %s; "
+                     "continue with the same command and --resume %s\n",
+                     o.time_limit_minutes, static_cast<long long>(r.steps), static_cast<long long>(o.steps),
+                     r.checkpoint.c_str(), r.checkpoint.c_str());
+      return 0;
+    }
     if (!common.quiet && r.rank == 0)
       std::fprintf(stderr,
                  "germ pretrain: wrote %s: %lld steps, %lld parameters, train loss %.4f -> %.4f, "

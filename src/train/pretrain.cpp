@@ -2,8 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +18,8 @@
 #include "tokenize/sentencepiece_bpe_tokenizer.hpp"
 #include "train/batches.hpp"
 #include "train/distributed.hpp"
+#include "train/sampling_weights.hpp"
+#include "train/time_limit.hpp"
 #include "train/training_state.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
@@ -35,7 +40,7 @@ struct Setup {
 std::shared_ptr<tokenize::Tokenizer> train_bpe(const GenomeCorpus& corpus, const PretrainOptions& o) {
   // Tokenizer training sees windows spread over the training segments only.
   constexpr int64_t kSentence = 1000;
-  WindowSampler sampler(corpus.train, std::min<int64_t>(kSentence, corpus.train.front().bases.size()),
+  WindowSampler sampler(corpus.train, std::min<int64_t>(kSentence, corpus.train.front().length),
                         o.seed ^ 0x70CE, 0.1);
   std::vector<std::string> sentences;
   int64_t wanted = std::max<int64_t>(1, std::min(o.tokenizer_sample_bases, corpus.train_bases()) / kSentence);
@@ -45,7 +50,7 @@ std::shared_ptr<tokenize::Tokenizer> train_bpe(const GenomeCorpus& corpus, const
 }
 
 double mean_bases_per_token(const tokenize::Tokenizer& tokenizer, const GenomeCorpus& corpus) {
-  WindowSampler sampler(corpus.train, std::min<int64_t>(1000, corpus.train.front().bases.size()), 7);
+  WindowSampler sampler(corpus.train, std::min<int64_t>(1000, corpus.train.front().length), 7);
   int64_t bases = 0, tokens = 0;
   for (int i = 0; i < 50; ++i) {
     std::string w = sampler.next();
@@ -104,34 +109,126 @@ Batch make_batch(const Setup& s, const std::vector<std::string>& windows, double
 }
 
 // Summed over labelled tokens: the caller divides by the global count, so that ranks holding
-// slices of a batch add up to the single-process mean.
-at::Tensor batch_loss_sum(model::GermModel& m, const Batch& batch, c10::Device device) {
+// slices of a batch add up to the single-process mean. The forward pass runs in `precision`,
+// the loss in fp32.
+at::Tensor batch_loss_sum(model::GermModel& m, const Batch& batch, c10::Device device, Precision precision) {
   at::Tensor ids = batch.input_ids.to(device);
   at::Tensor mask = batch.attention_mask.defined() ? batch.attention_mask.to(device) : at::Tensor();
-  at::Tensor logits = m->forward(ids, mask);
+  at::Tensor logits;
+  {
+    AutocastScope autocast(precision, device);
+    logits = m->forward(ids, mask);
+  }
+  logits = logits.to(at::kFloat);
   return torch::nn::functional::cross_entropy(
       logits.reshape({-1, logits.size(-1)}), batch.labels.to(device).reshape({-1}),
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreLabel).reduction(torch::kSum));
 }
 
-// Mean loss per labelled token over fixed validation windows (fixed masking seed for mlm).
-double validation_loss(Setup& s, const std::vector<std::string>& windows, int64_t batch_size,
-                       double mask_fraction, c10::Device device) {
-  if (windows.empty()) return std::nan("");
+struct LossTotal {
+  double sum = 0;
+  int64_t tokens = 0;
+  double mean() const { return tokens ? sum / tokens : std::nan(""); }
+};
+
+// Loss over fixed validation windows (fixed masking seed for mlm).
+LossTotal validation_loss(Setup& s, const std::vector<std::string>& windows, const PretrainOptions& o,
+                          c10::Device device) {
+  LossTotal total;
+  if (windows.empty()) return total;
   torch::NoGradGuard no_grad;
   s.bundle.model->eval();
   std::mt19937_64 rng(12345);
-  double total = 0;
-  int64_t tokens = 0;
-  for (size_t i = 0; i < windows.size(); i += batch_size) {
-    std::vector<std::string> chunk(windows.begin() + i, windows.begin() + std::min(windows.size(), i + batch_size));
-    Batch batch = make_batch(s, chunk, mask_fraction, rng);
+  for (size_t i = 0; i < windows.size(); i += o.batch_size) {
+    std::vector<std::string> chunk(windows.begin() + i, windows.begin() + std::min<size_t>(windows.size(), i + o.batch_size));
+    Batch batch = make_batch(s, chunk, o.mask_fraction, rng);
     if (batch.tokens == 0) continue;
-    total += batch_loss_sum(s.bundle.model, batch, device).item<double>();
-    tokens += batch.tokens;
+    total.sum += batch_loss_sum(s.bundle.model, batch, device, o.precision).item<double>();
+    total.tokens += batch.tokens;
   }
   s.bundle.model->train();
-  return tokens ? total / tokens : std::nan("");
+  return total;
+}
+
+// Fixed validation windows: one set per --heldout file, or one from the contigs' held-out parts.
+struct HeldoutSet {
+  std::string name;
+  std::vector<std::string> windows;
+};
+
+std::string heldout_name(const std::string& path) {
+  std::string name = std::filesystem::path(path).filename().string();
+  for (const char* suffix : {".gz", ".bgz", ".fa", ".fasta", ".fna"}) {
+    const std::string tail(suffix);
+    if (name.size() > tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0)
+      name.resize(name.size() - tail.size());
+  }
+  return name;
+}
+
+std::vector<HeldoutSet> held_out_sets(const PretrainOptions& o, const GenomeCorpus& corpus, int64_t window) {
+  if (o.heldout_files.empty()) return {{"holdout", validation_windows(corpus.holdout, window, o.eval_windows)}};
+  std::vector<HeldoutSet> sets;
+  for (const auto& path : o.heldout_files) {
+    sets.push_back({heldout_name(path), validation_windows(load_whole_contigs(path), window, o.eval_windows)});
+    if (sets.back().windows.empty())
+      throw Error(path, "no held-out window of " + std::to_string(window) + " bases with at most 10% N");
+  }
+  return sets;
+}
+
+struct Evaluation {
+  double loss = 0;              // over all sets' windows
+  std::vector<double> per_set;  // nats per labelled token
+};
+
+Evaluation evaluate(Setup& s, const std::vector<HeldoutSet>& sets, const PretrainOptions& o, c10::Device device) {
+  LossTotal all;
+  Evaluation e;
+  for (const auto& set : sets) {
+    LossTotal t = validation_loss(s, set.windows, o, device);
+    all.sum += t.sum;
+    all.tokens += t.tokens;
+    e.per_set.push_back(t.mean());
+  }
+  e.loss = all.mean();
+  return e;
+}
+
+// Log columns and values per --heldout file: bits per base for clm, nats per masked token for mlm.
+std::vector<std::string> per_file_columns(const PretrainOptions& o, const std::vector<HeldoutSet>& sets) {
+  std::vector<std::string> columns;
+  if (o.heldout_files.empty()) return columns;
+  for (const auto& set : sets) columns.push_back(set.name + (o.objective == "clm" ? "_bits_per_base" : "_loss"));
+  return columns;
+}
+
+std::vector<double> per_file_values(const PretrainOptions& o, const Evaluation& e) {
+  std::vector<double> values;
+  if (o.heldout_files.empty()) return values;
+  for (double loss : e.per_set) values.push_back(o.objective == "clm" ? loss / std::log(2.0) : loss);
+  return values;
+}
+
+void report_per_file(const PretrainOptions& o, const std::vector<HeldoutSet>& sets, const Evaluation& e, int64_t step) {
+  if (o.quiet || o.heldout_files.empty()) return;
+  std::vector<double> values = per_file_values(o, e);
+  std::string line = "germ pretrain: step " + std::to_string(step) + ", held-out " +
+                     (o.objective == "clm" ? "bits/base:" : "loss (nats/masked token):");
+  char value[32];
+  for (size_t i = 0; i < sets.size(); ++i) {
+    std::snprintf(value, sizeof value, " %.4f", values[i]);
+    line += (i ? ", " : " ") + sets[i].name + value;
+  }
+  std::fprintf(stderr, "%s%s\n", isatty(fileno(stderr)) ? "\r\033[K" : "", line.c_str());
+}
+
+// Whether any rank's time limit has run out (all ranks then stop at the same step).
+bool time_is_up(const TimeLimit& limit, int64_t step, DataParallel& dp) {
+  if (!limit.enabled()) return false;
+  at::Tensor up = at::full({1}, limit.reached(step) ? 1.0 : 0.0, at::kDouble);
+  dp.all_reduce_sum(up);
+  return up.item<double>() > 0;
 }
 
 }  // namespace
@@ -142,6 +239,8 @@ PretrainResult pretrain(const PretrainOptions& o) {
   if (o.steps < 1 || o.batch_size < 1 || o.grad_accum < 1)
     throw Error("--steps/--batch-size/--grad-accum", "must be positive");
   if (o.output.empty()) throw Error("-o/--output", "an output model file is required");
+  if (!o.heldout_files.empty() && !o.corpus.holdout_regions.empty())
+    throw Error("--heldout", "give held-out files or --holdout regions, not both");
   const ProcessPlacement placement = placement_from_environment();
   if (o.batch_size % placement.world_size != 0)
     throw Error("--batch-size", std::to_string(o.batch_size) + " (the global batch) is not a multiple of the " +
@@ -150,7 +249,13 @@ PretrainResult pretrain(const PretrainOptions& o) {
   DataParallel dp(placement, o.dist_timeout, device);
   const bool root = dp.is_root();
   torch::manual_seed(o.seed);
-  GenomeCorpus corpus = load_corpus(o.inputs, o.corpus);
+  TimeLimit time_limit(o.time_limit_minutes, o.stop_after_step);
+  CorpusOptions corpus_options = o.corpus;
+  if (!o.heldout_files.empty()) corpus_options.holdout_fraction = 0;  // held-out files replace contig tails
+  const auto load_start = std::chrono::steady_clock::now();
+  GenomeCorpus corpus = load_corpus(o.inputs, corpus_options);
+  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  const SamplingWeights weights = sampling_weights(corpus, o.weights_path);
   Setup s = set_up_model(o, corpus, dp);
   model::GermModel& m = s.bundle.model;
   m->to(device);
@@ -159,9 +264,8 @@ PretrainResult pretrain(const PretrainOptions& o) {
   dp.broadcast(parameters);
 
   TrainingState state = TrainingState::fresh(o.seed);
-  WindowSampler sampler(corpus.train, s.window_bases, o.seed);
-  std::vector<std::string> holdout = validation_windows(
-      corpus.holdout, s.window_bases, o.eval_windows);
+  WindowSampler sampler(corpus.train, s.window_bases, o.seed, 0.10, weights.file_share);
+  const std::vector<HeldoutSet> heldout = held_out_sets(o, corpus, s.window_bases);
   std::unique_ptr<torch::optim::AdamW> optimizer = make_adamw(m, o.lr, o.weight_decay);
   const std::string checkpoint_path = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
   if (!o.resume.empty()) {
@@ -172,15 +276,26 @@ PretrainResult pretrain(const PretrainOptions& o) {
   schedule.at(0);  // validates the schedule name before any work
 
   std::optional<TrainingLog> log;
-  if (root) log.emplace(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path, !o.resume.empty());
+  if (root)
+    log.emplace(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path, !o.resume.empty(), per_file_columns(o, heldout));
   PretrainResult result;
   result.rank = dp.rank();
   result.parameters = m->parameter_count();
   if (!o.quiet && root)
-    std::fprintf(stderr, "germ pretrain: %s %s model, %s attention, %lld parameters; %lld training / %lld held-out bases\n",
+    std::fprintf(stderr, "germ pretrain: %s %s model, %s attention, %lld parameters; %lld training bases, held out: %s\n",
                o.objective.c_str(), model::to_string(s.kind), model::to_string(m->config().normaliser),
                static_cast<long long>(result.parameters), static_cast<long long>(corpus.train_bases()),
-               static_cast<long long>(corpus.holdout_bases()));
+               o.heldout_files.empty() ? (std::to_string(corpus.holdout_bases()) + " bases").c_str()
+                                       : (std::to_string(o.heldout_files.size()) + " files").c_str());
+  if (!o.quiet && root)
+    std::fprintf(stderr, "germ pretrain: %zu files read in %.1f s, %.1f MB of packed bases; windows drawn by %s: %s; "
+                         "precision %s\n",
+                 corpus.files.size(), load_seconds, corpus.memory_bytes() / 1e6,
+                 o.weights_path.empty() ? "sqrt(bases) per file" : o.weights_path.c_str(), weights.summary().c_str(),
+                 to_string(o.precision));
+  if (!o.quiet && root && o.precision == Precision::kBf16 && !device.is_cuda() && !cpu_has_native_bf16())
+    std::fprintf(stderr, "germ pretrain: warning: this CPU has no native bf16 (AVX512-BF16/AMX); bf16 autocast is "
+                         "emulated and slower than fp32 here\n");
   if (!o.quiet && root && dp.active())
     std::fprintf(stderr, "germ pretrain: data parallel over %d processes (%s), %lld windows per process per micro-batch\n",
                  dp.world_size(), dp.backend().c_str(), static_cast<long long>(o.batch_size / dp.world_size()));
@@ -220,7 +335,7 @@ PretrainResult pretrain(const PretrainOptions& o) {
     for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
       if (tokens_of[micro] == 0) continue;
       model::SampleNoiseScope noise(batch_seeds[micro]);
-      at::Tensor loss = batch_loss_sum(m, batches[micro], device) / (tokens_of[micro] * o.grad_accum);
+      at::Tensor loss = batch_loss_sum(m, batches[micro], device, o.precision) / (tokens_of[micro] * o.grad_accum);
       loss.backward();
       local_loss += loss.item<double>();
       interval_tokens += static_cast<int64_t>(tokens_of[micro]);
@@ -247,8 +362,14 @@ PretrainResult pretrain(const PretrainOptions& o) {
     if (eval_now) {
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count();
       double train_loss = interval_loss / interval_steps;
-      double val = validation_loss(s, holdout, o.batch_size, o.mask_fraction, device);
-      log->write(state.step, lr, train_loss, val, interval_tokens / std::max(seconds, 1e-9));
+      const Evaluation evaluation = evaluate(s, heldout, o, device);
+      const double val = evaluation.loss;
+      log->write(state.step, lr, train_loss, val, interval_tokens / std::max(seconds, 1e-9),
+                 per_file_values(o, evaluation));
+      report_per_file(o, heldout, evaluation, state.step);
+      result.heldout_loss.clear();
+      if (!o.heldout_files.empty())
+        for (size_t i = 0; i < heldout.size(); ++i) result.heldout_loss.emplace_back(heldout[i].name, evaluation.per_set[i]);
       if (first_interval) result.first_train_loss = train_loss;
       first_interval = false;
       result.last_train_loss = train_loss;
@@ -267,6 +388,18 @@ PretrainResult pretrain(const PretrainOptions& o) {
       state.sampler = sampler.state();
       save_checkpoint(checkpoint_path, s.bundle, *optimizer, state);
     }
+    time_limit.step_done();
+    if (state.step < o.steps && time_is_up(time_limit, state.step, dp)) {
+      state.sampler = sampler.state();
+      if (root) save_checkpoint(checkpoint_path, s.bundle, *optimizer, state);
+      dp.barrier();
+      progress.finish();
+      result.steps = state.step;
+      result.stopped_by_time_limit = true;
+      result.checkpoint = checkpoint_path;
+      result.validation_bits = result.validation_loss / std::log(2.0);
+      return result;
+    }
   }
   progress.finish();
 
@@ -279,6 +412,11 @@ PretrainResult pretrain(const PretrainOptions& o) {
   std::string inputs;
   for (const auto& in : o.inputs) inputs += (inputs.empty() ? "" : ",") + in;
   fields["data"] = inputs;
+  fields["precision"] = to_string(o.precision);
+  if (!o.weights_path.empty()) fields["sampling_weights"] = o.weights_path;
+  std::string heldout_files;
+  for (const auto& in : o.heldout_files) heldout_files += (heldout_files.empty() ? "" : ",") + in;
+  if (!heldout_files.empty()) fields["heldout"] = heldout_files;
   if (!o.init_from.empty()) {
     fields["init_from"] = o.init_from;
     if (!o.attention.empty()) fields["continuation"] = "GERM-T: continued with " + o.attention + " attention";

@@ -8,6 +8,7 @@
 #include "model/config.hpp"
 #include "train/distributed.hpp"
 #include "train/genome_corpus.hpp"
+#include "train/precision.hpp"
 #include "train/schedule.hpp"
 
 namespace germ::train {
@@ -40,6 +41,11 @@ struct PretrainOptions {
   int64_t eval_windows = 64;
   std::string log_path;           // default: <output>.log.tsv
   CorpusOptions corpus;
+  std::vector<std::string> heldout_files;  // evaluated per file; then no contig tail is held out
+  std::string weights_path;       // --weights TSV (sampling_weights.hpp); empty = sqrt(bases) per file
+  double time_limit_minutes = 0;  // > 0: checkpoint and stop before this much wall time has passed
+  int64_t stop_after_step = 0;    // tests: take the time-limit exit after this step
+  Precision precision = Precision::kFp32;
   uint64_t seed = 42;
   c10::Device device = c10::Device(c10::kCPU);
   std::string command_line;
@@ -63,6 +69,9 @@ struct PretrainResult {
   double last_train_loss = 0;   // mean over the last logged interval
   double validation_loss = 0;   // nats per labelled token (per base for clm)
   double validation_bits = 0;   // validation_loss / ln 2
+  std::vector<std::pair<std::string, double>> heldout_loss;  // per --heldout file, last evaluation
+  bool stopped_by_time_limit = false;  // then only the checkpoint was written, not the output
+  std::string checkpoint;              // path of that checkpoint
 };
 
 PretrainResult pretrain(const PretrainOptions& options);

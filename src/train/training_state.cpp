@@ -110,17 +110,22 @@ TrainingState restore_training_state(const std::string& path, model::ModelBundle
   return state;
 }
 
-TrainingLog::TrainingLog(const std::string& path, bool append)
+TrainingLog::TrainingLog(const std::string& path, bool append, const std::vector<std::string>& extra_columns)
     : path_(path), out_(path, append ? std::ios::app : std::ios::trunc) {
   if (!out_) throw Error(path, "cannot open the training log for writing");
-  if (!append || out_.tellp() == 0)
-    out_ << "step\tlr\ttrain_loss\tvalidation_loss\tvalidation_perplexity\ttokens_per_second\n";
+  if (!append || out_.tellp() == 0) {
+    out_ << "step\tlr\ttrain_loss\tvalidation_loss\tvalidation_perplexity\ttokens_per_second";
+    for (const auto& column : extra_columns) out_ << '\t' << column;
+    out_ << '\n';
+  }
 }
 
 void TrainingLog::write(int64_t step, double lr, double train_loss, double validation_loss,
-                        double tokens_per_second) {
+                        double tokens_per_second, const std::vector<double>& extra) {
   out_ << step << '\t' << lr << '\t' << train_loss << '\t' << validation_loss << '\t'
-       << std::exp(validation_loss) << '\t' << tokens_per_second << '\n';
+       << std::exp(validation_loss) << '\t' << tokens_per_second;
+  for (double value : extra) out_ << '\t' << value;
+  out_ << '\n';
   out_.flush();
   if (!out_) throw Error(path_, "write failed");
 }

@@ -42,11 +42,13 @@ void save_checkpoint(const std::string& path, const model::ModelBundle& bundle,
 TrainingState restore_training_state(const std::string& path, model::ModelBundle& bundle,
                                      torch::optim::AdamW& optimizer);
 
-// Tab-separated log of train and validation loss per evaluation interval.
+// Tab-separated log of train and validation loss per evaluation interval; `extra_columns`
+// (per held-out file results) follow the fixed ones.
 class TrainingLog {
  public:
-  TrainingLog(const std::string& path, bool append);
-  void write(int64_t step, double lr, double train_loss, double validation_loss, double tokens_per_second);
+  TrainingLog(const std::string& path, bool append, const std::vector<std::string>& extra_columns = {});
+  void write(int64_t step, double lr, double train_loss, double validation_loss, double tokens_per_second,
+             const std::vector<double>& extra = {});
 
  private:
   std::string path_;

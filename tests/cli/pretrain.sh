@@ -39,4 +39,40 @@ ls "$WORK" | grep -q germ-tmp && fail "temporary file left by the killed run is 
 expect_exit 0 "resume after SIGKILL" -- "$GERM" "${args[@]}" --resume "$WORK/r.safetensors.ckpt"
 grep -q "wrote .*r.safetensors: 60 steps" "$WORK/err" && pass "resumed run ends at step 60" || fail "summary: $(tail -1 "$WORK/err")"
 [ -s "$WORK/r.safetensors" ] && pass "final model written" || fail "no final model"
+# --time-limit: checkpoint and exit 0 with a resume hint; the resumed run ends with the weights of
+# an uninterrupted one (byte for byte: same steps, same data, one thread).
+base=(pretrain --objective clm --size tiny --steps 12 --batch-size 4 --seq-len 64 --eval-every 4
+      --checkpoint-every 0 -@ 1 "$DATA/small.fa")
+expect_exit 0 "uninterrupted run" -- "$GERM" "${base[@]}" -o "$WORK/whole.safetensors"
+expect_exit 0 "run stopped by --time-limit" -- "$GERM" "${base[@]}" -o "$WORK/split.safetensors" --time-limit 0.0001
+grep -q "time limit .* reached after step [0-9]* of 12; wrote checkpoint .*split.safetensors.ckpt; continue with the same command and --resume" "$WORK/err" \
+  && pass "time-limit message says how to resume" || fail "time-limit message: $(tail -1 "$WORK/err")"
+[ ! -e "$WORK/split.safetensors" ] && [ -s "$WORK/split.safetensors.ckpt" ] \
+  && pass "only the checkpoint after the time limit" || fail "outputs after the time limit"
+expect_exit 0 "resume after the time limit" -- "$GERM" "${base[@]}" -o "$WORK/split.safetensors" --resume "$WORK/split.safetensors.ckpt"
+same=$(python3 - "$WORK/whole.safetensors" "$WORK/split.safetensors" <<'PY'
+import json, struct, sys
+def tensors(path):
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    return {k: body[v["data_offsets"][0]:v["data_offsets"][1]] for k, v in header.items() if k != "__metadata__"}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+print("same" if a == b and a else "differ: " + ",".join(k for k in a if a[k] != b.get(k)))
+PY
+)
+[ "$same" = same ] && pass "time-limited + resumed run has the uninterrupted weights" || fail "weights $same"
+
+# --heldout files are evaluated one by one (log columns, stderr in bits/base); bad options are one-line errors.
+expect_exit 0 "held-out files" -- "$GERM" pretrain --objective clm --size tiny --steps 4 --batch-size 4 --seq-len 64 \
+  --eval-every 2 -@ 1 -o "$WORK/h.safetensors" "$DATA/small.fa" --heldout "$DATA/small.fa.gz"
+head -1 "$WORK/h.safetensors.log.tsv" | grep -q "small_bits_per_base" && pass "log has a column per held-out file" || fail "log header: $(head -1 "$WORK/h.safetensors.log.tsv")"
+grep -q "step 4, held-out bits/base: small [0-9.]*" "$WORK/err" && pass "held-out bits/base on stderr" || fail "no held-out report: $(cat "$WORK/err")"
+printf 'nothing*\t1\n' >"$WORK/w.tsv"
+expect_exit 1 "weights matching no input" -- "$GERM" pretrain --objective clm -o "$WORK/m.safetensors" --weights "$WORK/w.tsv" "$DATA/small.fa"
+expect_one_line_error "^germ pretrain: .*w.tsv: no line matches input"
+expect_exit 1 "unknown precision" -- "$GERM" pretrain --objective clm --precision fp8 -o "$WORK/m.safetensors" "$DATA/small.fa"
+expect_one_line_error "^germ pretrain: --precision: unknown precision"
 finish
+

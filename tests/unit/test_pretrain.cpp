@@ -89,7 +89,8 @@ TEST(Corpus, HoldoutIsSplitByPosition) {
   train::GenomeCorpus corpus = train::load_corpus({genome}, options);
   ASSERT_EQ(corpus.holdout.size(), 2u);
   EXPECT_EQ(corpus.holdout[0].offset, 9000);
-  EXPECT_EQ(corpus.train[0].bases.size(), 9000u);
+  EXPECT_EQ(corpus.train[0].length, 9000);
+  EXPECT_EQ(corpus.holdout[0].read(0, 50), corpus.train[0].contig_bases->read(9000, 50));
   EXPECT_EQ(corpus.train_bases() + corpus.holdout_bases(), 15000);
   options.holdout_regions = {{"chrA", 1000, 2000}};
   corpus = train::load_corpus({genome}, options);
@@ -99,7 +100,8 @@ TEST(Corpus, HoldoutIsSplitByPosition) {
 }
 
 TEST(Corpus, SamplerDrawsBothStrandsSkipsNAndResumes) {
-  std::vector<train::Segment> segments = {{"x", "c", 0, std::string(500, 'A') + std::string(500, 'N')}};
+  std::vector<train::Segment> segments = {
+      train::Segment::from_bases("x", "c", std::string(500, 'A') + std::string(500, 'N'))};
   train::WindowSampler sampler(segments, 50, 3);
   int forward = 0, reverse = 0;
   for (int i = 0; i < 200; ++i) {
