@@ -246,11 +246,16 @@ stage_eval() {
   local heldout=("$payload"/corpus/heldout/*.fa.gz) rc=0 input region
   [ -e "$out/model.safetensors" ] || { echo "no trained model"; return 1; }
   if "$germ" eval --help 2>/dev/null | grep -q -- --baseline; then
+    # Bits/base of the trained LM on every held-out file, beside an order-3 Markov chain counted
+    # on the packed training files (cheap to count; the full yardstick is docs/eval.md's).
     figure source "germ eval --baseline markov:3"
-    timeout 60 "$germ" eval -m "$out/model.safetensors" --device "$device" --baseline markov:3 "${heldout[@]}" \
+    timeout "$(( eval_reserve_s * 6 / 10 ))" "$germ" eval -q -m "$out/model.safetensors" --device "$device" -O tsv \
+      --baseline markov:3 --baseline-train "$payload"/corpus/train/*.fa.gz -- "${heldout[@]}" \
       > "$work/eval.out" || rc=$?
     cat "$work/eval.out"
     figure eval_output "$(tr '\n' ';' < "$work/eval.out" | tr '\t' ' ')"
+    figure validation_bits_per_base "$(awk -F'\t' '$1 == "total" { print $5 }' "$work/eval.out")" bits
+    figure markov3_bits_per_base "$(awk -F'\t' '$1 == "total" { print $7 }' "$work/eval.out")" bits
   else
     figure source "germ pretrain validation loss (germ eval --baseline not in this germ)"
     figure validation_bits_per_base "$(figure_of validation_bits_per_base)" bits
