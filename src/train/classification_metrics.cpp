@@ -74,6 +74,7 @@ ClassificationMetrics classification_metrics(const std::vector<int64_t>& truth,
     double f1 = support > 0 ? 2.0 * static_cast<double>(m.confusion[k][k]) / support : 0.0;
     m.f1_per_class.push_back(f1);
     if (support > 0) ++present, f1_sum += f1;
+    if (predicted_count[k] > 0) ++m.predicted_classes;
   }
   m.macro_f1 = f1_sum / static_cast<double>(present);
   return m;
@@ -82,7 +83,8 @@ ClassificationMetrics classification_metrics(const std::vector<int64_t>& truth,
 std::string ClassificationMetrics::to_json() const {
   nlohmann::json out{{"num_labels", num_labels}, {"count", count},       {"accuracy", accuracy},
                      {"mcc", mcc},               {"macro_f1", macro_f1}, {"f1_per_class", f1_per_class},
-                     {"confusion", confusion}};
+                     {"confusion", confusion},   {"predicted_classes", predicted_classes},
+                     {"predicts_one_class", predicts_one_class()}};
   return out.dump();
 }
 
@@ -109,7 +111,17 @@ std::string ClassificationMetrics::to_text(const std::vector<std::string>& label
   }
   text += pad_right("F1", first);
   for (double f1 : f1_per_class) text += "  " + pad_left(fixed(f1), width);
-  return text + "\n";
+  text += "\n";
+  if (predicts_one_class()) {
+    int64_t only = 0;
+    for (int64_t k = 0; k < num_labels; ++k)
+      for (int64_t t = 0; t < num_labels; ++t)
+        if (confusion[t][k] > 0) only = k;
+    text += "note: the classifier predicts one class only (" + names[only] +
+            " for every example): it learned nothing usable; see docs/finetune.md, \"Saying when nothing was "
+            "learned\"\n";
+  }
+  return text;
 }
 
 }  // namespace germ::train

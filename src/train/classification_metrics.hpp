@@ -21,6 +21,10 @@ struct ClassificationMetrics {
   // in f1_per_class but does not count in the mean.
   double macro_f1 = 0;
   std::vector<double> f1_per_class;
+  // How many classes occur among the predictions; 1 of a K > 1 class task means the classifier
+  // predicts one class only (no better than a constant guess: MCC 0), which the reports say.
+  int64_t predicted_classes = 0;
+  bool predicts_one_class() const { return num_labels > 1 && predicted_classes == 1; }
 
   std::string to_json() const;
   // A summary line, then the confusion matrix with true labels as rows and predicted labels as

@@ -13,14 +13,17 @@
 
 namespace germ::train {
 
-// `germ finetune` (docs/finetune.md). Defaults follow DNABERT-2's fine-tuning recipe.
+// `germ finetune` (docs/finetune.md). Defaults follow DNABERT-2's fine-tuning recipe, with the
+// learning rate and warm-up scaled to the model (train/finetune_defaults.hpp).
 struct FinetuneOptions {
   std::string method = "full";  // full | lora | qlora | loftq
   std::string base;             // encoder (mlm) or classifier model file
   std::string data;             // GUE directory with train.csv, dev.csv (test.csv for germ eval)
   std::string output;
-  double lr = 0;                // 0: 3e-5 for full, 1e-4 for the adapter methods
-  int64_t warmup = 50;
+  double lr = 0;                // 0: default_finetune_lr(method, hidden width)
+  bool lr_auto = false;         // --lr auto: a learning-rate range test picks lr
+  int64_t warmup = -1;          // < 0: default_warmup(total steps)
+  bool fail_on_chance = false;  // a run that learned nothing is an error, not a warning
   double weight_decay = 0.01;
   int64_t batch_size = 32;
   int64_t epochs = 3;

@@ -75,6 +75,31 @@ awk -F'\t' 'NR > 1 && NR < 5 && $3 - $2 != 20 { bad = 1 } END { exit bad || NR <
 expect_exit 1 "unknown class" -- "$GERM" score -q -m "$WORK/full.safetensors" --class nope "$FA"
 expect_one_line_error "class: 'nope' is not a class of the model \(0 = at_rich, 1 = gc_rich\)"
 
+# A run that learns nothing (lr 1e-9): one warning line naming the cause and the option, the
+# classifier still written; with --fail-on-chance exit 1, one line, and nothing written.
+CHANCE=(finetune -q -@ 2 --base "$WORK/enc.safetensors" --data "$TASK" --epochs 2 --batch-size 16 --lr 1e-9)
+expect_exit 0 "finetune at lr 1e-9" -- "$GERM" "${CHANCE[@]}" -o "$WORK/chance.safetensors"
+expect_one_line_error "warning: nothing learned yet after the first epoch: training loss .* dev MCC .*too low.*--lr auto"
+[ -s "$WORK/chance.safetensors" ] && pass "a warning only: classifier written" || fail "no classifier at lr 1e-9"
+expect_exit 1 "--fail-on-chance at lr 1e-9" -- "$GERM" "${CHANCE[@]}" --fail-on-chance -o "$WORK/failed.safetensors"
+expect_one_line_error "^germ finetune: --fail-on-chance: nothing learned in 16 steps: .*too low"
+[ -z "$(ls "$WORK" | grep failed)" ] && pass "--fail-on-chance: nothing written" || fail "left: $(ls "$WORK" | grep failed)"
+
+# --lr auto: the range test's bounds and choice on stderr, the rate in the provenance.
+expect_exit 0 "finetune --lr auto" -- "$GERM" finetune -@ 2 --base "$WORK/enc.safetensors" --data "$TASK" \
+  --epochs 2 --batch-size 16 --lr auto -o "$WORK/auto.safetensors"
+grep -qE "lr [0-9.e+-]+ \(range test, [0-9]+ of at most 100 steps at rates 1e-05 to 1e-01: " "$WORK/err" \
+  && pass "--lr auto: range test stated" || fail "--lr auto: $(grep 'lr ' "$WORK/err")"
+python3 - "$WORK/auto.safetensors" <<'PY' && pass "--lr auto: chosen rate in the provenance" || fail "provenance lacks the rate"
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+header = json.loads(data[8:8 + struct.unpack("<Q", data[:8])[0]])
+fields = json.loads(header["__metadata__"]["germ.provenance"])
+assert "range test" in fields["lr_source"] and 1e-6 <= float(fields["lr"]) <= 1, fields
+PY
+expect_exit 1 "bad --lr" -- "$GERM" finetune --lr fast --base "$WORK/enc.safetensors" --data "$TASK" -o "$WORK/x.safetensors"
+expect_one_line_error "lr: 'fast' is neither a positive number nor auto"
+
 # Errors: one line naming the file (and line), no model written.
 cp -r "$TASK" "$WORK/bad"; printf 'ACGTZ,1\n' >> "$WORK/bad/train.csv"
 expect_exit 1 "bad training row" -- "$GERM" finetune --base "$WORK/enc.safetensors" --data "$WORK/bad" -o "$WORK/x.safetensors"

@@ -90,3 +90,16 @@ TEST(Metrics, RejectsBadInput) {
   EXPECT_THROW(classification_metrics({}, {}, 2), germ::Error);
   EXPECT_THROW(classification_metrics({0}, {0}, 0), germ::Error);
 }
+
+TEST(Metrics, ReportsSayWhenOneClassIsPredicted) {
+  auto constant = classification_metrics({0, 1, 2, 1}, {1, 1, 1, 1}, 3);
+  EXPECT_TRUE(constant.predicts_one_class());
+  EXPECT_EQ(constant.predicted_classes, 1);
+  EXPECT_NE(constant.to_text({"a", "b", "c"}).find("predicts one class only (b for every example)"), std::string::npos)
+      << constant.to_text();
+  EXPECT_TRUE(nlohmann::json::parse(constant.to_json())["predicts_one_class"].get<bool>());
+  auto mixed = classification_metrics({0, 1, 2, 1}, {0, 1, 1, 1}, 3);
+  EXPECT_FALSE(mixed.predicts_one_class());
+  EXPECT_EQ(mixed.to_text().find("one class only"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(mixed.to_json())["predicted_classes"].get<int64_t>(), 2);
+}
