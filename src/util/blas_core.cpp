@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstdint>
 
+#include "util/runtime.hpp"
+
 namespace germ::util {
 namespace {
 
@@ -118,12 +120,8 @@ double blas_gemm_relative_error() {
   auto sgemm = reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "sgemm_"));
   if (!sgemm) return 0;
   // One thread, so that a faulting kernel runs on this thread, where the handler can catch it.
-  using GetThreadsFn = int (*)();
-  using SetThreadsFn = void (*)(int);
-  auto get_threads = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-  auto set_threads = reinterpret_cast<SetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  const int threads = get_threads ? get_threads() : 1;
-  if (set_threads) set_threads(1);
+  const int threads = blas_threads();
+  set_blas_threads(1);
   struct sigaction handler = {}, previous = {};
   handler.sa_handler = on_illegal_instruction;
   sigemptyset(&handler.sa_mask);
@@ -132,7 +130,7 @@ double blas_gemm_relative_error() {
   if (sigsetjmp(g_illegal_instruction, 1) == 0)
     error = std::max({gemm_error(sgemm, 67, 45, 129), gemm_error(sgemm, 128, 96, 256), gemm_error(sgemm, 1, 33, 17)});
   sigaction(SIGILL, &previous, nullptr);
-  if (set_threads) set_threads(threads);
+  if (threads > 0) set_blas_threads(threads);
   return error;
 }
 

@@ -98,6 +98,12 @@ void set_blas_threads(int threads) {
     set_blas(threads);
 }
 
+int blas_threads() {
+  using GetThreadsFn = int (*)();
+  auto get_blas = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get_blas ? get_blas() : 0;
+}
+
 int configure_threads(int threads) {
   if (threads < 0) throw Error("-@/--threads", "must be 0 (all cores) or a positive number");
   // 0 means all cores; more threads than cores only oversubscribe them (and -@ 10000 would
@@ -125,10 +131,8 @@ std::string machine_summary() {
       << blas.name;
   const std::string core = blas_core_report();
   if (!core.empty()) out << ", core " << core;
-  using GetThreadsFn = int (*)();
-  auto blas_threads = reinterpret_cast<GetThreadsFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
   out << " | threads: LibTorch " << at::get_num_threads();
-  if (blas_threads) out << ", OpenBLAS " << blas_threads();
+  if (const int blas = blas_threads()) out << ", OpenBLAS " << blas;
   out << ", " << hardware_threads() << " cores";
   return out.str();
 }

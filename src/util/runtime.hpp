@@ -28,6 +28,8 @@ int hardware_threads();
 // OpenBLAS's own thread count (no-op with another BLAS): 1 where the caller runs GEMMs on
 // several threads itself.
 void set_blas_threads(int threads);
+// OpenBLAS's own thread count; 0 with another BLAS.
+int blas_threads();
 
 // One line for benchmark tables and logs: CPU model and vector extensions, the BLAS and the
 // OpenBLAS core it runs, threads in use.
