@@ -22,10 +22,10 @@ at::Tensor normalise_scores(const at::Tensor& scores, Normaliser normaliser) {
   return normaliser == Normaliser::kSoftmax1 ? softmax1(scores, -1) : at::softmax(scores, -1);
 }
 
-at::Tensor alibi_slopes(int64_t heads) {
-  auto power_of_two_slopes = [](int64_t n) {
+at::Tensor alibi_slopes(int64_t heads, double max_bias) {
+  auto power_of_two_slopes = [max_bias](int64_t n) {
     std::vector<float> s(n);
-    double start = std::pow(2.0, -8.0 / n);
+    double start = std::pow(2.0, -max_bias / n);
     for (int64_t i = 0; i < n; ++i) s[i] = static_cast<float>(std::pow(start, i + 1));
     return s;
   };

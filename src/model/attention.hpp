@@ -14,7 +14,8 @@ at::Tensor normalise_scores(const at::Tensor& scores, Normaliser normaliser);
 
 // ALiBi slopes of DNABERT-2 / MosaicBERT: the geometric sequence 2^(-8i/n) for n a power of
 // two, interleaved with the next power of two's odd terms otherwise. Shape [heads], float32.
-at::Tensor alibi_slopes(int64_t heads);
+// max_bias replaces the 8 (ModelConfig::alibi_max_bias): larger values reach further back.
+at::Tensor alibi_slopes(int64_t heads, double max_bias = 8.0);
 
 // Additive attention bias [heads, Lq, Lk]: -slope * |q_pos - k_pos|, and -inf for keys after
 // the query when causal. Positions are explicit so callers can measure distance in bases.

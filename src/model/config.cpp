@@ -61,6 +61,7 @@ void ModelConfig::validate() const {
   require(attention_dropout >= 0 && attention_dropout < 1, "attention_dropout must be in [0, 1)");
   require(layer_norm_eps > 0 && layer_norm_eps < 1, "layer_norm_eps must be in (0, 1)");
   require(max_length >= 1, "max_length must be positive");
+  require(alibi_max_bias > 0 && alibi_max_bias <= 64, "alibi_max_bias must be in (0, 64]");
   require(num_labels >= 0 && num_labels <= 1 << 16, "num_labels must be in 0..65536");
 }
 
@@ -83,6 +84,8 @@ std::string ModelConfig::to_json() const {
       {"max_length", max_length},
       {"num_labels", num_labels},
   };
+  // Written only when it differs from ALiBi's 8, so files of models without it stay unchanged.
+  if (alibi_max_bias != 8.0) j["alibi_max_bias"] = alibi_max_bias;
   return j.dump();
 }
 
@@ -107,7 +110,8 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
   };
   static const char* kKnown[] = {"layers", "hidden", "heads", "intermediate", "vocab", "type_vocab",
                                  "dropout", "attention_dropout", "layer_norm_eps", "attention",
-                                 "mask", "norm", "position", "ffn", "max_length", "num_labels"};
+                                 "mask", "norm", "position", "ffn", "max_length", "num_labels",
+                                 "alibi_max_bias"};
   for (const auto& item : j.items()) {
     bool known = false;
     for (const char* k : kKnown) known |= item.key() == k;
@@ -124,6 +128,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
   get_double("layer_norm_eps", c.layer_norm_eps);
   get_int("max_length", c.max_length);
   get_int("num_labels", c.num_labels);
+  get_double("alibi_max_bias", c.alibi_max_bias);
   if (auto s = get_string("attention"); !s.empty()) c.normaliser = parse_enum("attention", s, kNormalisers);
   if (auto s = get_string("mask"); !s.empty()) c.mask = parse_enum("mask", s, kMasks);
   if (auto s = get_string("norm"); !s.empty()) c.norm = parse_enum("norm", s, kNorms);

@@ -29,6 +29,9 @@ struct ModelConfig {
   PositionScheme position = PositionScheme::kAlibi;
   FfnKind ffn = FfnKind::kGeglu;
   int64_t max_length = 512;  // training length; ALiBi extrapolates beyond it
+  // ALiBi slopes are 2^(-alibi_max_bias * i / heads), i = 1..heads: 8 is the ALiBi paper's and
+  // DNABERT-2's set; a larger value adds heads with shallower slopes, which see further back.
+  double alibi_max_bias = 8.0;
   int64_t num_labels = 0;    // classifier heads only
 
   int64_t head_dim() const { return hidden / heads; }

@@ -129,7 +129,7 @@ GermModelImpl::GermModelImpl(const ModelConfig& c, ModelKind kind) : config_(c),
   } else {
     lm_head = register_at(*this, "lm_head", GermLinear(c.hidden, c.vocab));
   }
-  slopes_ = alibi_slopes(c.heads);
+  slopes_ = alibi_slopes(c.heads, c.alibi_max_bias);
 }
 
 at::Tensor GermModelImpl::attention_bias(int64_t length, const at::Tensor& attention_mask,

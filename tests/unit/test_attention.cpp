@@ -67,6 +67,15 @@ TEST(Alibi, SlopesMatchDnabert2) {
     EXPECT_FLOAT_EQ(twelve[8 + i].item<float>(), std::pow(2.0f, -0.5f * (2 * i + 1)));
 }
 
+TEST(Alibi, MaxBiasSpreadsTheSlopesFurther) {
+  // 4 heads, max bias 12: 2^-3, 2^-6, 2^-9, 2^-12 (the last head's bias is -1 at 4,096 bases).
+  at::Tensor four = alibi_slopes(4, 12.0);
+  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(four[i].item<float>(), std::pow(2.0f, -3.0f * (i + 1)));
+  // 3 heads: the 2-head set 2^-6, 2^-12 then the first odd term of the 4-head set, 2^-3.
+  at::Tensor three = alibi_slopes(3, 12.0);
+  EXPECT_FLOAT_EQ(three[2].item<float>(), std::pow(2.0f, -3.0f));
+}
+
 TEST(Alibi, BiasIsDistanceTimesSlopeAndCausalMasksFuture) {
   at::Tensor slopes = alibi_slopes(2);
   at::Tensor bias = alibi_bias(slopes, 5, /*causal=*/false);

@@ -20,6 +20,10 @@ TEST(Config, JsonRoundTripAndValidation) {
   ModelConfig c = ModelConfig::preset("small", ModelKind::kCausalLm);
   c.normaliser = Normaliser::kSoftmax;
   EXPECT_EQ(ModelConfig::from_json(c.to_json()), c);
+  EXPECT_EQ(c.to_json().find("alibi_max_bias"), std::string::npos);  // ALiBi's 8: not written
+  c.alibi_max_bias = 12;
+  EXPECT_EQ(ModelConfig::from_json(c.to_json()).alibi_max_bias, 12);
+  EXPECT_THROW(ModelConfig::from_json("{\"alibi_max_bias\": -1}"), germ::Error);
   EXPECT_THROW(ModelConfig::from_json("{\"hidden\": 100, \"heads\": 3}"), germ::Error);
   EXPECT_THROW(ModelConfig::from_json("{\"attention\": \"sparsemax\"}"), germ::Error);
   EXPECT_THROW(ModelConfig::from_json("{\"layers\": \"two\"}"), germ::Error);
