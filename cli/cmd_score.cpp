@@ -54,6 +54,12 @@ int run_score(int argc, char** argv) {
   bool no_prefix_reuse = false;
   app.add_flag("--no-prefix-reuse", no_prefix_reuse,
                "--vcf: score every variant from scratch (to measure what sharing the reference prefix saves)");
+  app.add_option("--llr", variant_args.methods,
+                 "--vcf: site (one pass per region, both strands; SNVs) | window | site,window")
+      ->capture_default_str();
+  app.add_flag("--strand-values", variant_args.strand_values, "--vcf --llr site: also each strand's value");
+  app.add_option("--downstream", variant_args.downstream,
+                 "--vcf --llr window: sum to N bases past the REF instead of to the window end");
   app.add_option("-m,--model", model_path, "Model file (default: the shipped germ-focus-default model)");
   app.add_option("--track", track, "ll | entropy")->capture_default_str();
   app.add_flag("--bits", bits, "Log base 2 instead of natural log");
@@ -103,6 +109,8 @@ int run_score(int argc, char** argv) {
       variant_args.window = window;
       variant_args.both_strands = both_strands;
       variant_args.prefix_reuse = !no_prefix_reuse;
+      if (app.count("--segment") > 0) variant_args.segment_windows = options.segment_windows;
+      if (app.count("--lanes") > 0) variant_args.lanes = options.jobs_per_batch;
       variant_args.write_index = write_index;
       variant_args.fake_quant = fake_quant;
       variant_args.command_line = command_line(argc, argv);

@@ -19,6 +19,11 @@ struct VariantScoreArgs {
   int64_t window = 0;        // bases of the scoring window centred on the variant (0: default)
   bool both_strands = false;
   bool prefix_reuse = true;  // off only to measure what sharing saves
+  std::string methods = "window";  // --llr: site | window | site,window
+  bool strand_values = false;      // --llr site: each strand's value too
+  int64_t downstream = -1;         // --llr window: bases past the REF summed (-1: to the window end)
+  int64_t segment_windows = 0;     // 0: each method's default grid
+  int64_t lanes = 0;               // 0: 4 per thread, at least 8
   bool write_index = false;
   bool fake_quant = false;
   std::string command_line;  // recorded as ##germ_command

@@ -31,15 +31,30 @@ bool window_is_gap(const std::string& bases, int64_t begin, int64_t end) {
   return true;
 }
 
+int64_t task_end(const LaneTask& task) {
+  int64_t end = task.score_to;
+  if (!task.distribution_at.empty()) end = std::max(end, task.distribution_at.back() + 1);
+  return std::min<int64_t>(end, static_cast<int64_t>(task.bases.size()));
+}
+
 struct Lane {
   size_t task = 0;
   int64_t start = 0;  // current window start
   size_t next_snapshot = 0;
+  size_t next_distribution = 0;
   model::LaneMemory memory;
 };
 
-int64_t task_end(const LaneTask& task) {
-  return std::min<int64_t>(task.score_to, static_cast<int64_t>(task.bases.size()));
+// Copies the predicted distributions this window holds into the task's result.
+void keep_distributions(Lane& lane, const LaneTask& task, LaneTaskResult& out, const at::TensorAccessor<float, 2>& lp,
+                        int64_t window) {
+  const auto& at_positions = task.distribution_at;
+  while (lane.next_distribution < at_positions.size() && at_positions[lane.next_distribution] < lane.start + window) {
+    const int64_t pos = at_positions[lane.next_distribution];
+    auto& slot = out.distributions[lane.next_distribution++];
+    if (pos < lane.start || pos == task.valid_begin) continue;  // no left context: stays NaN
+    for (int c = 0; c < 4; ++c) slot[c] = lp[pos - lane.start][c];
+  }
 }
 
 }  // namespace
@@ -58,6 +73,10 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
     results[t].log_likelihood.assign(scored, kNoValue);
     if (task.keep_entropy) results[t].entropy.assign(scored, kNoValue);
     results[t].snapshots.resize(task.snapshot_at.size());
+    results[t].distributions.assign(task.distribution_at.size(), {kNoValue, kNoValue, kNoValue, kNoValue});
+    if (!std::is_sorted(task.distribution_at.begin(), task.distribution_at.end()) ||
+        (!task.distribution_at.empty() && task.distribution_at.front() < task.start))
+      throw Error("lane task", "distribution positions must be sorted and not before the start");
   }
   std::vector<Lane> lanes;
   size_t next_task = 0;
@@ -65,7 +84,7 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
     while (static_cast<int64_t>(lanes.size()) < std::max<int64_t>(1, max_lanes) && next_task < tasks.size()) {
       const LaneTask& task = tasks[next_task];
       if (task.start < task_end(task) || !task.snapshot_at.empty())
-        lanes.push_back(Lane{next_task, task.start, 0, task.memory});
+        lanes.push_back(Lane{next_task, task.start, 0, 0, task.memory});
       ++next_task;
     }
   };
@@ -130,7 +149,8 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
       Lane& lane = lanes[b];
       const LaneTask& task = tasks[lane.task];
       LaneTaskResult& out = results[lane.task];
-      const int64_t from = std::max(lane.start, task.score_from), to = std::min(lane.start + window, task_end(task));
+      const int64_t from = std::max(lane.start, task.score_from);
+      const int64_t to = std::min({lane.start + window, task.score_to, static_cast<int64_t>(task.bases.size())});
       for (int64_t pos = from; pos < to; ++pos) {
         if (pos == task.valid_begin) continue;
         const int64_t i = pos - lane.start;
@@ -143,6 +163,7 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
           out.entropy[pos - task.score_from] = static_cast<float>(entropy);
         }
       }
+      keep_distributions(lane, task, out, lp[b], window);
       lane.start += window;  // a finished lane is replaced at the top of the loop
     }
   }

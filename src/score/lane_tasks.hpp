@@ -1,4 +1,5 @@
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,10 @@ struct LaneTask {
   int64_t score_to = 0;
   std::vector<int64_t> snapshot_at;  // window starts at which to save the entering state
   bool keep_entropy = false;
+  // Positions (sorted, within [start, bases.size())) at which to keep the whole predicted
+  // distribution over A, C, G, T: the site variant method reads alleles there. The lane runs
+  // at least up to the last of them.
+  std::vector<int64_t> distribution_at;
 };
 
 struct LaneTaskResult {
@@ -31,6 +36,9 @@ struct LaneTaskResult {
   std::vector<float> log_likelihood;
   std::vector<float> entropy;  // of the predicted next-base distribution; only with keep_entropy
   std::vector<model::LaneMemory> snapshots;  // one per snapshot_at, in its order
+  // log P(A), log P(C), log P(G), log P(T) per distribution_at position, in its order (natural
+  // log; NaN at valid_begin, which has no left context).
+  std::vector<std::array<float, 4>> distributions;
 };
 
 // Runs the tasks as lanes of batches (up to `lanes` at a time; a finished lane takes the

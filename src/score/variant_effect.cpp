@@ -37,6 +37,7 @@ VariantScorer::VariantScorer(LaneWorkers& workers, VariantScoreOptions options)
   const int64_t window = workers_.geometry().window;
   if (options_.window < 2) throw Error("--window", "the variant window must be at least 2 bases");
   if (options_.segment_windows < 1) throw Error("--segment", "must be at least 1");
+  if (options_.downstream < -1) throw Error("--downstream", "must be 0 or more bases");
   const int64_t half = options_.window / 2;
   lead_windows_ = std::max(workers_.geometry().warmup_windows(), (half + window - 1) / window);
 }
@@ -59,6 +60,8 @@ std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& varia
     VariantWindows plan = plan_variant_windows(variant, reference, half, options_.both_strands);
     scores[v].flags.assign(plan.flags.begin(), plan.flags.end());
     for (StrandWindow& window : plan.strands) {
+      if (options_.downstream >= 0)
+        window.end = std::min(window.end, window.position + window.ref_length + options_.downstream);
       const int64_t segment = window.position / model_window / options_.segment_windows;
       // Without reuse every variant gets its own lanes, started on the same grid point, so
       // both modes compute the same values.

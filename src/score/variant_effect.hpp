@@ -19,6 +19,9 @@ struct VariantScoreOptions {
   bool prefix_reuse = true;     // branch ALTs from the shared reference lane
   int64_t segment_windows = 8;  // model windows per segment of the fixed grid
   int64_t lanes = 8;            // lanes batched per model step, shared out between the workers
+  // Sum from the variant to this many bases past the REF end (each strand in its own
+  // direction) instead of to the window end; -1: to the window end (docs/score_variants.md).
+  int64_t downstream = -1;
 };
 
 // GERM_LLR = log P(window carrying the ALT) - log P(reference window) under the causal LM,

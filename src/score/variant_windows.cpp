@@ -30,8 +30,26 @@ bool is_symbolic(const std::string& alt) {
 
 const std::vector<const char*>& variant_flag::in_order() {
   static const std::vector<const char*> order = {kContigMissing, kPastContigEnd, kNonAcgtRef, kRefMismatch,
-                                                 kSymbolicAlt,   kNonAcgtAlt,     kTooLong,    kEdge};
+                                                 kSymbolicAlt,   kNonAcgtAlt,     kTooLong,    kEdge,
+                                                 kNotSnv};
   return order;
+}
+
+void variant_flag::add(std::vector<std::string>& flags, const char* flag) {
+  const auto& order = in_order();
+  auto rank = [&](const std::string& f) { return std::find(order.begin(), order.end(), f) - order.begin(); };
+  if (std::find(flags.begin(), flags.end(), flag) != flags.end()) return;
+  auto at = std::find_if(flags.begin(), flags.end(), [&](const std::string& f) { return rank(f) > rank(flag); });
+  flags.insert(at, flag);
+}
+
+std::string variant_flag::describe_all() {
+  return "germ: why an ALT has no score, or a caveat. CONTIG_MISSING: contig not in the reference; "
+         "PAST_CONTIG_END: REF runs past the contig end; NON_ACGT_REF: REF or the reference there is not ACGT; "
+         "REF_MISMATCH: REF differs from the reference; SYMBOLIC_ALT: symbolic, breakend, * or . ALT; "
+         "NON_ACGT_ALT: ALT with other letters; TOO_LONG: allele longer than half the window; EDGE: window "
+         "truncated at a contig edge (scored with the truncated window); NOT_SNV: an ALT that is not a single-base "
+         "substitution has no site LLR (scored by the window method, GERM_LLR)";
 }
 
 VariantWindows plan_variant_windows(const Variant& variant, const io::IndexedFasta& reference, int64_t half_window,

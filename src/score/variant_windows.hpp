@@ -31,8 +31,13 @@ inline constexpr const char* kSymbolicAlt = "SYMBOLIC_ALT";      // <DEL>, break
 inline constexpr const char* kNonAcgtAlt = "NON_ACGT_ALT";       // an ALT with IUPAC/N letters: not scored
 inline constexpr const char* kTooLong = "TOO_LONG";               // an allele longer than half the window
 inline constexpr const char* kEdge = "EDGE";  // window truncated at a contig edge (scored, truncated)
+inline constexpr const char* kNotSnv = "NOT_SNV";  // --llr site: an ALT that is not an SNV (window method instead)
 // Every flag, in the order GERM_FLAG lists them: record-level reasons, per-ALT ones, caveats.
 const std::vector<const char*>& in_order();
+// Adds `flag` to `flags` (kept distinct and in in_order()).
+void add(std::vector<std::string>& flags, const char* flag);
+// The GERM_FLAG header description: every flag and its meaning.
+std::string describe_all();
 }  // namespace variant_flag
 
 struct VariantScore {

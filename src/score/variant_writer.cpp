@@ -4,6 +4,7 @@
 #include <htslib/tbx.h>
 #include <htslib/vcf.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +26,11 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 std::string header_safe(std::string text) {
   for (char& c : text)
     if (c == '"' || c == '\n' || c == '\r') c = '\'';
+  return text;
+}
+
+std::string lower_case(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
 }
 
@@ -72,25 +78,19 @@ VariantWriter::VariantWriter(VariantWriterOptions options, bcf_hdr_t* header) : 
     throw Error("-W/--write-index", "needs -o FILE with -O z, b or u (an index needs a compressed file)");
 
   if (o.format == VariantFormat::kTsv) {
+    std::string columns = "#chrom\tpos\tref\talt";
+    for (const VariantField& field : o.fields) columns += "\t" + lower_case(field.key);
     s.table.emplace(o.path);
-    s.table->write("#chrom\tpos\tref\talt\tgerm_llr\tflags\n");
+    s.table->write(columns + "\tflags\n");
     return;
   }
-  const std::string strands = o.both_strands ? "mean of both strands" : "forward strand";
-  if (bcf_hdr_get_hrec(header, BCF_HL_INFO, "ID", "GERM_LLR", nullptr) == nullptr)
-    append_line(header, "##INFO=<ID=GERM_LLR,Number=A,Type=Float,Description=\"germ variant effect: log P(window "
-                        "carrying the ALT) - log P(reference window) under the causal DNA LM " +
-                            header_safe(o.model) + ", natural log (nats), window of " + std::to_string(o.window) +
-                            " bases centred on the REF, " + strands +
-                            ". Negative: the ALT is less likely than the reference. Missing: not scored (see "
-                            "GERM_FLAG)\">");
+  for (const VariantField& field : o.fields)
+    if (bcf_hdr_get_hrec(header, BCF_HL_INFO, "ID", field.key.c_str(), nullptr) == nullptr)
+      append_line(header, "##INFO=<ID=" + field.key + ",Number=A,Type=Float,Description=\"" +
+                              header_safe(field.description) + "\">");
   if (bcf_hdr_get_hrec(header, BCF_HL_INFO, "ID", "GERM_FLAG", nullptr) == nullptr)
-    append_line(header, "##INFO=<ID=GERM_FLAG,Number=.,Type=String,Description=\"germ: why an ALT has no "
-                        "GERM_LLR, or a caveat. CONTIG_MISSING: contig not in the reference; PAST_CONTIG_END: REF "
-                        "runs past the contig end; NON_ACGT_REF: REF or the reference there is not ACGT; "
-                        "REF_MISMATCH: REF differs from the reference; SYMBOLIC_ALT: symbolic, breakend, * or . "
-                        "ALT; NON_ACGT_ALT: ALT with other letters; TOO_LONG: allele longer than half the window; "
-                        "EDGE: window truncated at a contig edge (scored with the truncated window)\">");
+    append_line(header, "##INFO=<ID=GERM_FLAG,Number=.,Type=String,Description=\"" +
+                            header_safe(variant_flag::describe_all()) + "\">");
   append_line(header, std::string("##germ_version=") + kVersion);
   append_line(header, "##germ_command=" + header_safe(o.command));
   if (bcf_hdr_sync(header) != 0) throw Error("VCF header", "cannot update");
@@ -119,20 +119,23 @@ VariantWriter::~VariantWriter() {
   if (state_->file) hts_close(state_->file);  // abandoned: the temporaries remove themselves
 }
 
-void VariantWriter::write(bcf1_t* record, const VariantScore& score) {
+void VariantWriter::write(bcf1_t* record, const VariantRecordValues& result) {
   State& s = *state_;
   bcf_unpack(record, BCF_UN_STR);
+  std::string flags;
+  for (const std::string& flag : result.flags) flags += (flags.empty() ? "" : ",") + flag;
   if (s.table) {
     const char* contig = bcf_hdr_id2name(s.header, record->rid);
-    std::string flags;
-    for (const std::string& flag : score.flags) flags += (flags.empty() ? "" : ",") + flag;
-    if (flags.empty()) flags = ".";
     for (int a = 1; a < record->n_allele; ++a) {
-      float value = score.llr[a - 1];
-      char number[32] = ".";
-      if (!std::isnan(value)) std::snprintf(number, sizeof number, "%.6g", value);
       s.line = std::string(contig) + "\t" + std::to_string(record->pos + 1) + "\t" + record->d.allele[0] + "\t" +
-               record->d.allele[a] + "\t" + number + "\t" + flags + "\n";
+               record->d.allele[a];
+      for (const std::vector<float>& field : result.values) {
+        float value = static_cast<size_t>(a - 1) < field.size() ? field[a - 1] : std::nanf("");
+        char number[32] = ".";
+        if (!std::isnan(value)) std::snprintf(number, sizeof number, "%.6g", value);
+        s.line += std::string("\t") + number;
+      }
+      s.line += "\t" + (flags.empty() ? std::string(".") : flags) + "\n";
       s.table->write(s.line);
     }
     return;
@@ -144,19 +147,21 @@ void VariantWriter::write(bcf1_t* record, const VariantScore& score) {
     throw Error(s.subject, std::string("contig '") + bcf_hdr_id2name(s.header, record->rid) +
                                "' is declared neither in the VCF header nor in the reference; BCF output needs it "
                                "declared (use -O z, or add a ##contig line)");
-  s.values.assign(score.llr.size(), 0.0f);
-  bool any = false;
-  for (size_t a = 0; a < score.llr.size(); ++a) {
-    if (std::isnan(score.llr[a])) {
-      bcf_float_set_missing(s.values[a]);
-    } else {
-      s.values[a] = score.llr[a], any = true;
+  for (size_t f = 0; f < s.options.fields.size(); ++f) {
+    const std::vector<float>& field = f < result.values.size() ? result.values[f] : std::vector<float>{};
+    s.values.assign(static_cast<size_t>(record->n_allele - 1), 0.0f);
+    bool any = false;
+    for (size_t a = 0; a < s.values.size(); ++a) {
+      if (a >= field.size() || std::isnan(field[a])) {
+        bcf_float_set_missing(s.values[a]);
+      } else {
+        s.values[a] = field[a], any = true;
+      }
     }
+    // A record scored before keeps nothing stale: absent keys are removed.
+    bcf_update_info_float(s.header, record, s.options.fields[f].key.c_str(), any ? s.values.data() : nullptr,
+                          any ? s.values.size() : 0);
   }
-  // A record scored before keeps nothing stale: absent keys are removed.
-  bcf_update_info_float(s.header, record, "GERM_LLR", any ? s.values.data() : nullptr, any ? s.values.size() : 0);
-  std::string flags;
-  for (const std::string& flag : score.flags) flags += (flags.empty() ? "" : ",") + flag;
   bcf_update_info_string(s.header, record, "GERM_FLAG", flags.empty() ? nullptr : flags.c_str());
   errno = 0;
   if (bcf_write(s.file, s.header, record) != 0) throw Error(s.subject, "write failed: " + util::error_text(errno));

@@ -1,6 +1,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "score/variant_windows.hpp"
 
@@ -14,19 +15,30 @@ enum class VariantFormat { kVcf, kVcfGz, kBcf, kBcfUncompressed, kTsv };
 // An empty type is taken from the output name (.vcf.gz/.vcf.bgz, .bcf, .tsv, else VCF).
 VariantFormat parse_variant_format(const std::string& output_type, const std::string& output_path);
 
+// One per-ALT INFO field (Number=A, Type=Float): its key and the header's description of it
+// (model, method, strands, span). TSV output names its column after the key in lower case.
+struct VariantField {
+  std::string key;
+  std::string description;
+};
+
 struct VariantWriterOptions {
   std::string path = "-";
   VariantFormat format = VariantFormat::kVcf;
   bool write_index = false;  // .tbi beside -O z, .csi beside -O b/u
   std::string command;       // ##germ_command
-  std::string model;         // named in the GERM_LLR definition
-  int64_t window = 8192;
-  bool both_strands = false;
+  std::vector<VariantField> fields;
 };
 
-// Writes each record as read plus INFO/GERM_LLR (Number=A) and INFO/GERM_FLAG, under the
-// input header extended with their definitions and ##germ_version / ##germ_command. Output
-// goes to a temporary that commit() renames (with its index), so a failed run leaves nothing.
+// What one record gets: values[f][a] for field f and ALT a (NaN: missing), and its flags.
+struct VariantRecordValues {
+  std::vector<std::vector<float>> values;
+  std::vector<std::string> flags;
+};
+
+// Writes each record as read plus the per-ALT fields and INFO/GERM_FLAG, under the input
+// header extended with their definitions and ##germ_version / ##germ_command. Output goes to
+// a temporary that commit() renames (with its index), so a failed run leaves nothing.
 class VariantWriter {
  public:
   // Appends the germ header lines to `header` (the reader's: records are read against it).
@@ -35,7 +47,7 @@ class VariantWriter {
   VariantWriter(const VariantWriter&) = delete;
   VariantWriter& operator=(const VariantWriter&) = delete;
 
-  void write(bcf1_t* record, const VariantScore& score);
+  void write(bcf1_t* record, const VariantRecordValues& values);
   void commit();
 
  private:

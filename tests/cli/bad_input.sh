@@ -138,6 +138,14 @@ bad "unsorted VCF with -r (no index can exist)" "v_unsorted.vcf.gz: -r/-R need a
 bad "unsorted VCF with -O z -W" "cannot build the index \(are the records sorted" -- \
   "$GERM" score -q --vcf "$V/v_unsorted.vcf" --ref "$FA" --window 200 -O z -W -o "$OUT"
 [ ! -e "$OUT.tbi" ] && pass "no index left" || fail "index left behind"
+# The site and window options: one line naming the option, nothing written; damaged input still
+# fails the same way under --llr site (its own block reader).
+bad "--llr with an unknown method" "score: --llr: unknown method 'sight'" -- \
+  "$GERM" score -q --vcf "$V/v_ok.vcf" --ref "$FA" --llr sight -o "$OUT"
+bad "--downstream below zero" "score: --downstream: must be 0 or more" -- \
+  "$GERM" score -q --vcf "$V/v_ok.vcf" --ref "$FA" --window 200 --downstream -5 -o "$OUT"
+bad "--llr site, VCF record with 5 of 8 columns" "v_cut_columns.vcf: damaged or truncated record after record 1" -- \
+  "$GERM" score -q --vcf "$V/v_cut_columns.vcf" --ref "$FA" --llr site -o "$OUT"
 # BCF whose records name contig #1 under a header that declares only contig #0.
 bcftools view -O u -o "$V/v_ok.ubcf" "$V/v_ok.vcf"
 /usr/bin/python3 - "$V" <<'PY'

@@ -1,0 +1,48 @@
+#pragma once
+// germ score --vcf as a library call: read records -> score a block -> write in input order
+// (a bounded TBB pipeline, as score_fasta), every record written back with its values and
+// flags (docs/score_variants.md).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "score/lane_tasks.hpp"
+#include "score/site_llr.hpp"
+#include "score/variant_effect.hpp"
+#include "score/variant_writer.hpp"
+
+namespace germ::score {
+
+enum class LlrMethod { kSite, kWindow };
+// "site", "window" or both, comma-separated ("site,window").
+std::vector<LlrMethod> parse_llr_methods(const std::string& text);
+
+struct VcfScoreOptions {
+  std::string vcf;            // VCF/BCF (plain, bgzip) or "-"
+  std::string reference;      // FASTA with .fai (built when missing)
+  std::string region;         // -r chr:beg-end (1-based inclusive), empty: none
+  std::string regions_file;   // -R BED or chr<TAB>beg<TAB>end
+  std::string model;          // the model file, named in the header's field definitions
+  std::vector<LlrMethod> methods = {LlrMethod::kWindow};
+  bool strand_values = false;  // site: also GERM_SITE_LLR_FWD / _REV
+  VariantScoreOptions window;  // the window method
+  SiteLlrOptions site;         // the site method
+  VariantWriterOptions writer;  // path, format, index, command (fields are set here)
+  size_t min_block_records = 256;
+  size_t max_block_records = 1 << 16;  // a block ends at a segment boundary once it holds min records
+  int64_t blocks_in_flight = 2;
+  bool quiet = false;
+};
+
+struct VcfScoreSummary {
+  int64_t records = 0, alts = 0, scored = 0, flagged_records = 0;
+  std::map<std::string, int64_t> by_flag;
+  int64_t windows = 0;  // model windows run by every method
+  double seconds = 0;
+};
+
+// Scores every record of options.vcf with the causal LM behind `workers`.
+VcfScoreSummary score_vcf(LaneWorkers& workers, const VcfScoreOptions& options);
+
+}  // namespace germ::score
