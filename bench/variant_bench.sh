@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# germ score --vcf throughput: variants per second on the real 1000 Genomes chr20 sites, with and
-# without shared-prefix reuse, one table (docs/benchmarks.md).
-# Usage: bench/variant_bench.sh [threads] [region] [model]   (needs ../shared/data and a built germ)
-#   region: a -r region of contig z (default z:1-10000, about 270 records)
+# germ score --vcf throughput on the real 1000 Genomes chr20 sites, one table: each method
+# (site, window with the default --downstream, window over the whole window as before
+# --downstream existed) on the dense set and on the same set thinned to one record per 20 kb,
+# beside `germ score` over the same sequence; records/s, model windows, peak RSS, and the
+# rare-vs-common separation of each method (docs/benchmarks.md, docs/score_variants.md).
+# Usage: bench/variant_bench.sh [threads] [region] [model] [ROWS]
+#   region: a -r region of contig z (default z:1-1000000: the whole 28,998-record set)
+#   ROWS: comma-separated subset of site,window,whole,sparse-site,sparse-window (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${GERM_BUILD_DIR:-$here/build}
 threads=${1:-2}
-region=${2:-z:1-10000}
+region=${2:-z:1-1000000}
 model=${3:-$here/models/germ-focus-default.safetensors}
+rows=${4:-site,window,whole,sparse-site,sparse-window}
 germ=$build/germ
 data=$here/../shared/data
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
@@ -16,28 +21,47 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 [ -d "$data" ] || { echo "variant_bench: SKIP: $data is absent" >&2; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/germ-variant-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cp "$data/variants/human_GRCh37_chr20_1-2Mb.1kgp.vcf.gz" "$work/kg.vcf.gz"
-bcftools index -t "$work/kg.vcf.gz"
 ref=$data/genomes/human_GRCh37_chr20_1-2Mb.fa
+cp "$data/variants/human_GRCh37_chr20_1-2Mb.1kgp.vcf.gz" "$work/all.vcf.gz" && bcftools index -t "$work/all.vcf.gz"
+bcftools view -r "$region" -Oz -o "$work/dense.vcf.gz" "$work/all.vcf.gz"
+bcftools view -h "$work/dense.vcf.gz" > "$work/sparse.vcf"
+bcftools view -H "$work/dense.vcf.gz" | awk -F'\t' 'BEGIN { last = -1 } { bin = int($2 / 20000) } bin != last { print; last = bin }' >> "$work/sparse.vcf"
+bgzip -f "$work/sparse.vcf"
+samtools faidx "$ref" "$region" | sed "1s/.*/>z/" > "$work/region.fa"
 
-# Prints "records seconds records_per_second windows" from germ's summary line.
-run_vcf() {
-  "$germ" score -@ "$threads" -m "$model" --vcf "$work/kg.vcf.gz" --ref "$ref" -r "$region" -O tsv \
-    -o "$work/out.$1.tsv" "${@:2}" 2> "$work/log.$1"
-  sed -n 's/^germ score: \([0-9]*\) records, .*; \([0-9.]*\) s, \([0-9.]*\) records\/s, \([0-9]*\) model windows.*/\1 \2 \3 \4/p' \
-    "$work/log.$1"
+# measure LABEL CMD...: prints "seconds peak_rss_MB" (wall clock and max RSS of the command).
+measure() {
+  /usr/bin/time -f "%e %M" -o "$work/$1.time" "${@:2}" 2> "$work/$1.log" > /dev/null
+  awk '{ printf "%s %.0f\n", $1, $2 / 1024 }' "$work/$1.time"
+}
+vcf_row() {  # LABEL VCF METHOD-OPTIONS...
+  local label=$1 vcf=$2; shift 2
+  read -r seconds rss < <(measure "$label" "$germ" score -@ "$threads" -m "$model" --vcf "$vcf" --ref "$ref" -O z \
+    -o "$work/$label.vcf.gz" "$@")
+  local records windows field=GERM_LLR separation
+  records=$(sed -n 's/^germ score: \([0-9]*\) records.*/\1/p' "$work/$label.log")
+  windows=$(sed -n 's/.* \([0-9]*\) model windows.*/\1/p' "$work/$label.log")
+  [[ " $* " == *" site "* ]] && field=GERM_SITE_LLR
+  separation=$(python3 "$here/scripts/variant_af_check.py" "$work/$label.vcf.gz" "$field" \
+    | awk -F'|' '$2 ~ /SNVs/ { gsub(/ /, ""); printf "%.4f p=%s", $5 - $6, $9 }')
+  printf "| %s | %s | %s | %.1f | %.1f | %s | %s | %s |\n" "$label" "$records" "$seconds" \
+    "$(awk -v r="$records" -v s="$seconds" 'BEGIN { print r / s }')" \
+    "$(awk -v s="$seconds" -v b="$score_seconds" 'BEGIN { print s / b }')" "$windows" "$rss" "${separation:-n/a}"
 }
 
-echo "# germ score --vcf, $(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), -@ $threads"
+echo "# germ score --vcf, $(date -u +%Y-%m-%d), $(nproc) cores, -@ $threads, $region of the 1000 Genomes chr20 set, model $(basename "$model")"
 . "$here/bench/machine.sh" && bench_machine "$germ"
-echo "# 1000 Genomes sites, $region, default --window, model $(basename "$model")"
-read -r n_shared s_shared r_shared w_shared < <(run_vcf shared)
-read -r n_scratch s_scratch r_scratch w_scratch < <(run_vcf scratch --no-prefix-reuse)
-# The two modes must agree (same values, to the TSV's 6 significant digits and 1e-3 nats).
-paste "$work/out.shared.tsv" "$work/out.scratch.tsv" | awk -F'\t' 'NR > 1 && $5 != "." {
-  d = $5 - $11; if (d < 0) d = -d; if (d > m) m = d } END { printf "# max |LLR shared - scratch| = %.2g nats\n", m }'
-printf "%-40s %10s %10s %14s %14s\n" "mode" "records" "seconds" "records/s" "model windows"
-printf "%-40s %10s %10s %14s %14s\n" "shared reference prefix (default)" "$n_shared" "$s_shared" "$r_shared" "$w_shared"
-printf "%-40s %10s %10s %14s %14s\n" "--no-prefix-reuse" "$n_scratch" "$s_scratch" "$r_scratch" "$w_scratch"
-awk -v a="$s_scratch" -v b="$s_shared" -v wa="$w_scratch" -v wb="$w_shared" \
-  'BEGIN { printf "%-40s %10s %10.2fx %14s %13.2fx\n", "speed-up from prefix reuse", "", a / b, "", wa / wb }'
+read -r score_seconds score_rss < <(measure score "$germ" score -@ "$threads" -m "$model" "$work/region.fa" -o "$work/region.bg")
+echo "| run | records | seconds | records/s | time / germ score | model windows | peak RSS MB | SNVs: mean rare - common, Mann-Whitney p |"
+echo "|---|---:|---:|---:|---:|---:|---:|---|"
+echo "| germ score over the same sequence (one strand) | - | $score_seconds | - | 1.0 | - | $score_rss | - |"
+for row in ${rows//,/ }; do
+  case $row in
+    site) vcf_row "site" "$work/dense.vcf.gz" --llr site ;;
+    window) vcf_row "window (--downstream 300)" "$work/dense.vcf.gz" --llr window ;;
+    whole) vcf_row "window (whole window, as before)" "$work/dense.vcf.gz" --llr window --downstream -1 ;;
+    sparse-site) vcf_row "sparse: site" "$work/sparse.vcf.gz" --llr site ;;
+    sparse-window) vcf_row "sparse: window (--downstream 300)" "$work/sparse.vcf.gz" --llr window ;;
+    *) echo "variant_bench: unknown row '$row'" >&2; exit 1 ;;
+  esac
+done

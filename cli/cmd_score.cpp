@@ -59,7 +59,8 @@ int run_score(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--strand-values", variant_args.strand_values, "--vcf --llr site: also each strand's value");
   app.add_option("--downstream", variant_args.downstream,
-                 "--vcf --llr window: sum to N bases past the REF instead of to the window end");
+                 "--vcf --llr window: sum to N bases past the REF (-1: to the window end)")
+      ->capture_default_str();
   app.add_option("-m,--model", model_path, "Model file (default: the shipped germ-focus-default model)");
   app.add_option("--track", track, "ll | entropy")->capture_default_str();
   app.add_flag("--bits", bits, "Log base 2 instead of natural log");

@@ -21,7 +21,9 @@ struct VariantScoreArgs {
   bool prefix_reuse = true;  // off only to measure what sharing saves
   std::string methods = "window";  // --llr: site | window | site,window
   bool strand_values = false;      // --llr site: each strand's value too
-  int64_t downstream = -1;         // --llr window: bases past the REF summed (-1: to the window end)
+  // --llr window: bases past the REF summed (-1: to the window end). 300: the LLR is within
+  // r = 0.998 of the whole 8,192-base window's at 1/4 of the model windows (docs/score_variants.md).
+  int64_t downstream = 300;
   int64_t segment_windows = 0;     // 0: each method's default grid
   int64_t lanes = 0;               // 0: 4 per thread, at least 8
   bool write_index = false;

@@ -3,7 +3,9 @@
 means and a two-sided Mann-Whitney U test (normal approximation with tie correction), all
 variants and SNVs alone, as a Markdown table (docs/score_variants.md). Standard library only.
 
-    variant_af_check.py scored.vcf[.gz]
+    variant_af_check.py scored.vcf[.gz] [FIELD]
+
+FIELD: the INFO field to compare (default GERM_LLR; GERM_SITE_LLR for --llr site).
 """
 import gzip
 import math
@@ -14,7 +16,7 @@ def info_fields(info):
     return dict(field.split("=", 1) if "=" in field else (field, "") for field in info.split(";"))
 
 
-def read_scored(path):
+def read_scored(path, field):
     rows = []  # (class, is_snv, llr)
     with gzip.open(path, "rt") if path.endswith(".gz") else open(path) as vcf:
         for line in vcf:
@@ -22,9 +24,9 @@ def read_scored(path):
                 continue
             fields = line.rstrip("\n").split("\t")
             ref, alts, info = fields[3], fields[4].split(","), info_fields(fields[7])
-            if len(alts) != 1 or "AF" not in info or "GERM_LLR" not in info:
+            if len(alts) != 1 or "AF" not in info or field not in info:
                 continue
-            af, llr = float(info["AF"]), info["GERM_LLR"]
+            af, llr = float(info["AF"]), info[field]
             if llr == ".":
                 continue
             kind = "rare" if af < 0.001 else "common" if af > 0.05 else None
@@ -55,8 +57,9 @@ def mann_whitney(a, b):
 
 
 def main():
-    rows = read_scored(sys.argv[1])
-    print("| variants | n rare | n common | mean GERM_LLR rare | mean GERM_LLR common | Mann-Whitney U | z | two-sided p |")
+    field = sys.argv[2] if len(sys.argv) > 2 else "GERM_LLR"
+    rows = read_scored(sys.argv[1], field)
+    print(f"| variants | n rare | n common | mean {field} rare | mean {field} common | Mann-Whitney U | z | two-sided p |")
     print("|---|---|---|---|---|---|---|---|")
     for label, keep in (("all biallelic", lambda snv: True), ("SNVs", lambda snv: snv)):
         rare = [llr for kind, snv, llr in rows if kind == "rare" and keep(snv)]

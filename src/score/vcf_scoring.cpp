@@ -85,8 +85,8 @@ FieldLayout field_layout(const VcfScoreOptions& o) {
   const int64_t half = o.window.window / 2;
   const std::string span = o.window.downstream >= 0 && o.window.downstream < half
                                ? "summed from the variant to " + std::to_string(o.window.downstream) +
-                                     " bases past the REF (window of " + std::to_string(o.window.window) +
-                                     " bases centred on the REF read from its start)"
+                                     " bases past the REF, within the window of " + std::to_string(o.window.window) +
+                                     " bases centred on the REF"
                                : "window of " + std::to_string(o.window.window) + " bases centred on the REF";
   layout.window = static_cast<int>(layout.fields.size());
   layout.fields.push_back(
