@@ -1,6 +1,6 @@
 // Masked-marginal variant scoring throughput (src/score/masked_marginal.*) on real variants,
 // until a `germ score --vcf` front end calls it: records/s, and the values as TSV on stdout.
-// Usage: germ_masked_marginal_bench MODEL REF.fa VARIANTS.tsv [max_records] [context] [tokens_per_forward]
+// Usage: germ_masked_marginal_bench MODEL REF.fa VARIANTS.tsv [max_records] [context] [tokens_per_forward] [threads]
 // VARIANTS.tsv: contig, 0-based position, REF, comma-separated ALTs, e.g. from a VCF by
 //   bcftools query -f '%CHROM\t%POS0\t%REF\t%ALT\n' in.vcf.gz
 #include <chrono>
@@ -38,9 +38,9 @@ std::vector<germ::score::Variant> read_variants(const std::string& path, int64_t
 
 int main(int argc, char** argv) try {
   germ::util::reexecute_with_tuned_environment(argv);
-  germ::util::configure_threads(0);
+  germ::util::configure_threads(argc > 7 ? std::atoi(argv[7]) : 0);  // as -@ (0: all cores)
   if (argc < 4) {
-    std::cerr << "usage: germ_masked_marginal_bench MODEL REF.fa VARIANTS.tsv [max_records] [context] [tokens_per_forward]\n";
+    std::cerr << "usage: germ_masked_marginal_bench MODEL REF.fa VARIANTS.tsv [max_records] [context] [tokens_per_forward] [threads]\n";
     return 2;
   }
   const int64_t limit = argc > 4 ? std::atoll(argv[4]) : 256;

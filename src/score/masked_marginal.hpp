@@ -26,8 +26,9 @@ struct MaskedMarginalOptions {
   // max_length through the tokenizer's bases per token (default_context_bases).
   int64_t context_bases = 0;
   // Bounds one forward's batch (rows x padded tokens), and so its memory (attention holds
-  // heads x rows x length^2 floats per layer).
-  int64_t tokens_per_forward = 4096;
+  // heads x rows x length^2 floats per layer). On CPU one row of ~460 tokens already fills the
+  // GEMMs and larger batches were slower (docs/score_variants.md); a GPU wants more.
+  int64_t tokens_per_forward = 512;
   std::string model_name = "model";  // for describe()
 };
 
