@@ -23,20 +23,11 @@ using nlohmann::json;
 
 constexpr double kTolerance = 1e-4;
 
-// Debian's python3-torch lives in /usr/bin/python3; a python3 earlier on PATH may lack it.
-std::string python_with_torch() {
-  for (const char* python : {"python3", "/usr/bin/python3"}) {
-    std::string probe = std::string(python) + " -c 'import torch' >/dev/null 2>&1";
-    if (std::system(probe.c_str()) == 0) return python;
-  }
-  return "";
-}
-
 class HfImportFixture : public test_support::TempDirTest {
  protected:
   // Writes the PyTorch fixture once per test; false (and the test is skipped) without torch.
   bool make_fixture() {
-    std::string python = python_with_torch();
+    std::string python = test_support::python_with_torch();
     if (python.empty()) return false;
     std::string script = std::string(GERM_TEST_DATA_DIR) + "/../tests/hf/make_dnabert2_checkpoint.py";
     std::string command = python + " " + script + " " + dir_.string() + " >/dev/null";

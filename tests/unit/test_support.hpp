@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iterator>
 #include <string>
@@ -17,6 +18,16 @@ namespace germ::test_support {
 // each core the CPU can run): a few float ulps per accumulated term, scaled by the magnitude.
 // A real bug (a leaked key, a wrong position) moves values by 1e-4 or more.
 inline double float_tolerance(double value, double relative = 1e-5) { return relative * (1.0 + std::abs(value)); }
+
+// A python3 that can import torch (the PyTorch fixtures of tests/hf), or "" when none is
+// installed. Debian's python3-torch lives in /usr/bin/python3; a python3 earlier on PATH may lack it.
+inline std::string python_with_torch() {
+  for (const char* python : {"python3", "/usr/bin/python3"}) {
+    std::string probe = std::string(python) + " -c 'import torch' >/dev/null 2>&1";
+    if (std::system(probe.c_str()) == 0) return python;
+  }
+  return "";
+}
 
 // A fresh, empty directory per test under ::testing::TempDir(), removed afterwards.
 class TempDirTest : public ::testing::Test {
