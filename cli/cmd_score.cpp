@@ -111,6 +111,7 @@ int run_score(int argc, char** argv) {
       variant_args.both_strands = both_strands;
       variant_args.prefix_reuse = !no_prefix_reuse;
       if (app.count("--segment") > 0) variant_args.segment_windows = options.segment_windows;
+      variant_args.methods_given = app.count("--llr") > 0;
       if (app.count("--lanes") > 0) variant_args.lanes = options.jobs_per_batch;
       variant_args.write_index = write_index;
       variant_args.fake_quant = fake_quant;

@@ -16,10 +16,12 @@ struct VariantScoreArgs {
   std::string model_path;
   std::string output_type;   // v | z | b | u | tsv (empty: from the output name)
   std::string regions_file;  // -R: BED or chr<TAB>beg<TAB>end, 1-based
-  int64_t window = 0;        // bases of the scoring window centred on the variant (0: default)
+  int64_t window = 0;        // bases of the scoring window centred on the variant (0: default);
+                             // encoders: context bases read around the allele (0: fitted to the model)
   bool both_strands = false;
   bool prefix_reuse = true;  // off only to measure what sharing saves
   std::string methods = "window";  // --llr: site | window | site,window
+  bool methods_given = false;      // --llr on the command line (refused for encoders)
   bool strand_values = false;      // --llr site: each strand's value too
   // --llr window: bases past the REF summed (-1: to the window end). 300: the LLR is within
   // r = 0.998 of the whole 8,192-base window's at 1/4 of the model windows (docs/score_variants.md).

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "model/focus_store.hpp"
+#include "model/model_store.hpp"
 #include "quant/quantized_store.hpp"
 #include "score/vcf_scoring.hpp"
 #include "score_modes.hpp"
@@ -17,6 +18,7 @@ namespace {
 
 constexpr int64_t kDefaultVariantWindow = 8192;
 
+// "model windows" counts forward passes for an encoder.
 void print_summary(const score::VcfScoreSummary& s, bool has_adapter) {
   std::string flags;
   for (const auto& [flag, count] : s.by_flag) flags += (flags.empty() ? " (" : ", ") + flag + " " + std::to_string(count);
@@ -32,11 +34,33 @@ void print_summary(const score::VcfScoreSummary& s, bool has_adapter) {
 
 }  // namespace
 
+// An encoder (germ MLM, imported DNABERT-2/GERM): the masked-marginal LLR of every ALT.
+int score_variants_with_encoder(const VariantScoreArgs& args, score::VcfScoreOptions options) {
+  if (args.methods_given)
+    throw Error("--llr", "applies to causal LMs; " + args.model_path + " is an encoder, scored by the masked-marginal LLR");
+  model::ModelBundle bundle = model::load_model(args.model_path);
+  score::MaskedMarginalOptions encoder_options;
+  encoder_options.context_bases = args.window;  // 0: fitted to the model's length
+  encoder_options.model_name = args.model_path;
+  score::MaskedMarginalScorer scorer(bundle, encoder_options);
+  score::VcfScoreSummary summary = score::score_vcf(scorer, options);
+  summary.windows = scorer.forwards_run();
+  if (!args.common.quiet) {
+    print_summary(summary, true);
+    std::fprintf(stderr, "germ score: encoder %s, masked-marginal LLR, context %lld bases, %lld masked inputs\n",
+                 args.model_path.c_str(), static_cast<long long>(scorer.context_bases()),
+                 static_cast<long long>(scorer.inputs_run()));
+  }
+  return 0;
+}
+
 int score_variants(const VariantScoreArgs& args) {
   if (args.reference.empty())
     throw Error("--vcf", "needs --ref FASTA: the reference the variants were called against");
-  if (model::peek_model_kind(args.model_path) != model::ModelKind::kCausalLm)
-    throw Error(args.model_path, "variant scoring needs a causal DNA LM (germ pretrain --objective clm)");
+  const model::ModelKind kind = model::peek_model_kind(args.model_path);
+  if (kind != model::ModelKind::kCausalLm && kind != model::ModelKind::kEncoderMlm)
+    throw Error(args.model_path, "variant scoring needs a causal DNA LM (germ pretrain --objective clm) or an encoder "
+                                 "(--objective mlm, germ import); this is a " + std::string(model::to_string(kind)));
   score::VcfScoreOptions options;
   options.methods = score::parse_llr_methods(args.methods);
   options.vcf = args.vcf, options.reference = args.reference, options.model = args.model_path;
@@ -47,6 +71,7 @@ int score_variants(const VariantScoreArgs& args) {
   options.writer.format = score::parse_variant_format(args.output_type, args.common.output);
   options.writer.write_index = args.write_index;
   options.writer.command = args.command_line;
+  if (kind == model::ModelKind::kEncoderMlm) return score_variants_with_encoder(args, std::move(options));
 
   model::FocusModel focus = model::load_focus_model(args.model_path);
   quant::attach_stored_quantization(focus.bundle, args.model_path,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <set>
@@ -263,22 +264,20 @@ std::vector<LlrMethod> parse_llr_methods(const std::string& text) {
   return methods;
 }
 
-VcfScoreSummary score_vcf(LaneWorkers& workers, const VcfScoreOptions& options) {
-  if (options.methods.empty()) throw Error("--llr", "no method given");
+namespace {
+
+// The pipeline every method shares: read blocks (cut at `segment_bases` boundaries) ->
+// `score_block` -> write in input order.
+VcfScoreSummary run_vcf_pipeline(const VcfScoreOptions& options, std::vector<VariantField> fields,
+                                 int64_t segment_bases, const std::function<void(Block&)>& score_block,
+                                 const io::IndexedFasta& reference) {
   const auto started = std::chrono::steady_clock::now();
-  io::IndexedFasta reference(options.reference);
   io::VcfReader reader(options.vcf, requested_regions(options, reference));
   reader.declare_contigs(reference.contigs());
-  const FieldLayout layout = field_layout(options);
   VariantWriterOptions writer_options = options.writer;
-  writer_options.fields = layout.fields;
+  writer_options.fields = std::move(fields);
   VariantWriter writer(writer_options, reader.header());
-  BlockScorer scorer(workers, reference, options, layout);
-
-  const int64_t model_window = workers.geometry().window;
-  const int64_t segment = uses(options, LlrMethod::kSite) ? options.site.segment_windows * model_window
-                                                           : options.window.segment_windows * model_window;
-  BlockReader blocks(reader, reference, options, std::max<int64_t>(1, segment));
+  BlockReader blocks(reader, reference, options, std::max<int64_t>(1, segment_bases));
   VcfScoreSummary summary;
   util::Progress progress("score --vcf", 0, "variants",
                           options.quiet ? util::Progress::Mode::kQuiet : util::Progress::Mode::kAuto);
@@ -292,7 +291,7 @@ VcfScoreSummary score_vcf(LaneWorkers& workers, const VcfScoreOptions& options) 
                                      }) &
           tbb::make_filter<Block*, Block*>(tbb::filter_mode::serial_in_order,
                                            [&](Block* block) {
-                                             scorer.score(*block);
+                                             score_block(*block);
                                              return block;
                                            }) &
           tbb::make_filter<Block*, void>(tbb::filter_mode::serial_in_order, [&](Block* raw) {
@@ -305,9 +304,41 @@ VcfScoreSummary score_vcf(LaneWorkers& workers, const VcfScoreOptions& options) 
           }));
   writer.commit();
   progress.finish();
-  summary.windows = scorer.windows_run();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return summary;
+}
+
+}  // namespace
+
+VcfScoreSummary score_vcf(LaneWorkers& workers, const VcfScoreOptions& options) {
+  if (options.methods.empty()) throw Error("--llr", "no method given");
+  io::IndexedFasta reference(options.reference);
+  const FieldLayout layout = field_layout(options);
+  BlockScorer scorer(workers, reference, options, layout);
+  const int64_t model_window = workers.geometry().window;
+  const int64_t segment = uses(options, LlrMethod::kSite) ? options.site.segment_windows * model_window
+                                                           : options.window.segment_windows * model_window;
+  VcfScoreSummary summary = run_vcf_pipeline(
+      options, layout.fields, segment, [&](Block& block) { scorer.score(block); }, reference);
+  summary.windows = scorer.windows_run();
+  return summary;
+}
+
+VcfScoreSummary score_vcf(MaskedMarginalScorer& scorer, const VcfScoreOptions& options) {
+  io::IndexedFasta reference(options.reference);
+  std::vector<VariantField> fields = {
+      {"GERM_MM_LLR", "germ variant effect under an encoder: " + scorer.describe() +
+                          ". Natural log (nats); negative: the ALT is less likely. Missing: not scored (see GERM_FLAG)"}};
+  auto score_block = [&](Block& block) {
+    std::vector<VariantScore> scores = scorer.score(block.variants, reference);
+    block.values.resize(scores.size());
+    for (size_t v = 0; v < scores.size(); ++v) {
+      block.values[v].values = {std::move(scores[v].llr)};
+      for (const std::string& flag : scores[v].flags) variant_flag::add(block.values[v].flags, flag.c_str());
+    }
+  };
+  // No segment grid: a value reads only its own context, so blocks are cut by size alone.
+  return run_vcf_pipeline(options, std::move(fields), int64_t{1} << 40, score_block, reference);
 }
 
 }  // namespace germ::score

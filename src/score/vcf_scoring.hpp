@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "score/lane_tasks.hpp"
+#include "score/masked_marginal.hpp"
 #include "score/site_llr.hpp"
 #include "score/variant_effect.hpp"
 #include "score/variant_writer.hpp"
@@ -42,7 +43,10 @@ struct VcfScoreSummary {
   double seconds = 0;
 };
 
-// Scores every record of options.vcf with the causal LM behind `workers`.
+// Scores every record of options.vcf with the causal LM behind `workers` (options.methods).
 VcfScoreSummary score_vcf(LaneWorkers& workers, const VcfScoreOptions& options);
+// Scores every record with an encoder: the masked-marginal LLR of each ALT (INFO/GERM_MM_LLR);
+// options.methods and the window/site options do not apply.
+VcfScoreSummary score_vcf(MaskedMarginalScorer& scorer, const VcfScoreOptions& options);
 
 }  // namespace germ::score

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # germ score --vcf --llr site: values equal what germ score writes for the reference and for the
 # sequence carrying the ALT (both strands, same segment grid); threads, regions and the other
-# records change nothing; indels go to the window method, flagged; fields and columns.
+# records change nothing; indels go to the window method, flagged; fields and columns. Encoder
+# models: the masked-marginal LLR of every ALT.
 . "$(dirname "$0")/lib.bash"
 
 python3 - "$WORK" <<'PY'
@@ -80,4 +81,16 @@ bcftools view -h "$WORK/both.vcf.gz" | grep -q '^##INFO=<ID=GERM_SITE_LLR,Number
   && pass "header defines GERM_SITE_LLR (model, strands) and GERM_LLR" || fail "header fields"
 [ "$(bcftools query -i 'INFO/GERM_LLR!="." && INFO/GERM_SITE_LLR!="."' -f '%POS\n' "$WORK/both.vcf.gz" | wc -l)" -eq 4 ] \
   && pass "site,window: SNV records carry both values" || fail "site,window values"
+
+# Encoders (germ MLM here; imported DNABERT-2 alike): GERM_MM_LLR for every ALT, --llr refused.
+"$GERM" pretrain --objective mlm --size tiny --steps 2 --batch-size 2 --vocab 64 -q -o "$WORK/enc.safetensors" "$REF" \
+  || fail "tiny encoder"
+expect_exit 0 "encoder model" -- "$GERM" score -q -m "$WORK/enc.safetensors" --vcf "$VCF" --ref "$REF" -O z -o "$WORK/mm.vcf.gz"
+bcftools view -h "$WORK/mm.vcf.gz" | grep -q '^##INFO=<ID=GERM_MM_LLR,Number=A,Type=Float,.*masked-marginal' \
+  && pass "header defines GERM_MM_LLR (masked-marginal)" || fail "GERM_MM_LLR header"
+[ "$(bcftools query -f '%GERM_MM_LLR\n' "$WORK/mm.vcf.gz" | tr ',' '\n' | grep -cv '^\.$')" -eq 6 ] \
+  && pass "every ALT (SNVs, indels) has a masked-marginal value" || fail "encoder values: $(bcftools query -f '%GERM_MM_LLR\n' "$WORK/mm.vcf.gz")"
+expect_exit 1 "--llr with an encoder" -- "$GERM" score -q -m "$WORK/enc.safetensors" --llr site --vcf "$VCF" --ref "$REF" \
+  -o "$WORK/refused.vcf"
+expect_one_line_error "score: --llr: applies to causal LMs"
 finish
