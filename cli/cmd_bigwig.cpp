@@ -9,7 +9,7 @@
 #include "common_options.hpp"
 #include "io/compressed_input.hpp"
 #include "io/indexed_fasta.hpp"
-#include "score/track_writer.hpp"
+#include "write/track_writer.hpp"
 #include "util/error.hpp"
 
 namespace germ::cli {
@@ -65,11 +65,11 @@ int run_bigwig(int argc, char** argv) {
   app.add_option("--ref", reference, "FASTA whose .fai (or a scan) gives the contig sizes and order")->required();
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
-    score::TrackWriterOptions options;
+    write::TrackWriterOptions options;
     options.path = common.output;
-    options.format = score::TrackFormat::kBigWig;
+    options.format = write::TrackFormat::kBigWig;
     options.chrom_sizes = io::read_contig_sizes(reference);
-    auto writer = score::make_track_writer(options);
+    auto writer = write::make_track_writer(options);
     io::CompressedInput in(input);
     std::string line, contig;
     int64_t line_number = 0, begin = 0, end = 0, records = 0;

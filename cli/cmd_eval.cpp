@@ -6,28 +6,22 @@
 
 #include "commands.hpp"
 #include "common_options.hpp"
+#include "engine/open_model.hpp"
 #include "focus_scoring.hpp"
 #include "io/labelled_sequences.hpp"
 #include "io/region.hpp"
-#include "io/sequence_reader.hpp"
 #include "model/model_store.hpp"
 #include "model/token_batch.hpp"
 #include "score/lm_evaluation.hpp"
 #include "score/markov_chain.hpp"
 #include "train/classification_metrics.hpp"
 #include "train/classifier.hpp"
-#include "train/finetune.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
 #include "util/runtime.hpp"
 
 namespace germ::cli {
 namespace {
-
-std::vector<int64_t> argmax_rows(const at::Tensor& probabilities) {
-  at::Tensor best = probabilities.argmax(1).contiguous();
-  return std::vector<int64_t>(best.data_ptr<int64_t>(), best.data_ptr<int64_t>() + best.numel());
-}
 
 struct EvalArgs {
   std::string model_path, data, output_type = "text", baseline;
@@ -41,20 +35,19 @@ quant::Execution execution(const EvalArgs& args) {
   return args.fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger;
 }
 
-int evaluate_classifier(const EvalArgs& args) {
+int evaluate_classifier(const EvalArgs& args, const engine::ModelFile& file) {
   if (args.data.empty()) throw Error(args.model_path, "is a classifier: give its labelled test set with --data");
   if (!args.inputs.empty() || !args.regions.empty() || !args.baseline.empty() || args.no_memory)
     throw Error(args.model_path, "is a classifier: FASTA inputs, -r, --baseline and --no-memory are for causal LMs");
   if (args.output_type != "text" && args.output_type != "json")
     throw Error("-O/--output-type", "'" + args.output_type + "' is not text or json (classifiers)");
   c10::Device device = util::select_device(args.common.device);
-  model::ModelBundle bundle = train::load_classifier(args.model_path, execution(args));
+  model::ModelBundle bundle = engine::open_model(file, {execution(args), false, device}).bundle;
   const int64_t classes = bundle.model->config().num_labels;
   io::LabelledSet rows = io::read_labelled_split(args.data, "test", classes);
   train::EncodedSet set = train::encode_labelled_set(rows, *bundle.tokenizer, bundle.model->config().max_length);
-  bundle.model->to(device);
   at::Tensor probabilities = model::class_probabilities(bundle.model, set.tokens, args.batch_size, device);
-  train::ClassificationMetrics metrics = train::classification_metrics(set.labels, argmax_rows(probabilities), classes);
+  train::ClassificationMetrics metrics = train::classification_metrics(set.labels, model::predicted_classes(probabilities), classes);
   util::OutputFile out(args.common.output);
   out.write(args.output_type == "json" ? metrics.to_json() + "\n" : metrics.to_text(bundle.labels));
   out.commit();
@@ -74,7 +67,7 @@ std::unique_ptr<score::MarkovChain> count_baseline(const EvalArgs& args, const s
   return chain;
 }
 
-int evaluate_causal_lm(const EvalArgs& args) {
+int evaluate_causal_lm(const EvalArgs& args, const engine::ModelFile& file) {
   if (!args.data.empty()) throw Error(args.model_path, "is a causal LM: give FASTA files, not --data");
   if (args.inputs.empty()) throw Error(args.model_path, "is a causal LM: give the FASTA files to evaluate it on");
   if (args.output_type != "text" && args.output_type != "tsv" && args.output_type != "json")
@@ -90,12 +83,12 @@ int evaluate_causal_lm(const EvalArgs& args) {
   score::regions_per_input(options.inputs, options.regions);
   FocusGeometryArgs geometry_args;
   if (args.no_memory) geometry_args.memory_kind = "none";
-  LoadedFocusModel loaded = load_focus_for_scoring(args.model_path, args.fake_quant, geometry_args);
+  LoadedFocusModel loaded =
+      load_focus_for_scoring(file, args.fake_quant, geometry_args, util::select_device(args.common.device));
   std::unique_ptr<score::MarkovChain> baseline;
   if (!options.baseline_orders.empty()) baseline = count_baseline(args, options.baseline_orders);
   options.scoring.jobs_per_batch = 0;
-  score::LaneScorer scorer = make_lane_scorer(loaded, args.model_path, args.common.device,
-                                              options.scoring.jobs_per_batch);
+  score::LaneScorer scorer = make_lane_scorer(loaded, options.scoring.jobs_per_batch);
   score::LmEvalReport report = score::evaluate_language_model(scorer, baseline.get(), options);
   report.model_path = args.model_path;
   report.baseline_train = args.baseline_train;
@@ -141,74 +134,10 @@ int run_eval(int argc, char** argv) {
   app.add_flag("--fake-quant", args.fake_quant, "Quantized model: quantise-dequantise in fp32 instead of integer GEMMs");
   return run_command(app, argc, argv, [&] {
     apply_common_options(args.common);
-    const model::ModelKind kind = model::peek_model_kind(args.model_path);
-    if (kind == model::ModelKind::kClassifier) return evaluate_classifier(args);
-    if (kind == model::ModelKind::kCausalLm) return evaluate_causal_lm(args);
+    const engine::ModelFile file(args.model_path);
+    if (file.kind() == model::ModelKind::kClassifier) return evaluate_classifier(args, file);
+    if (file.kind() == model::ModelKind::kCausalLm) return evaluate_causal_lm(args, file);
     throw Error(args.model_path, "is a masked-LM encoder, not a classifier or a causal LM (what germ eval takes)");
-  });
-}
-
-int run_predict(int argc, char** argv) {
-  CLI::App app{"Class probabilities per sequence, as TSV: id, predicted class, then one column per class.\n"
-               "Input: FASTA/FASTQ (one prediction per record) or a CSV with a 'sequence' column (labels ignored).\n\n"
-               "Example:\n  germ predict -m coding.safetensors windows.fa > predictions.tsv",
-               "germ predict"};
-  CommonOptions common;
-  add_common_options(app, common, kOutput | kThreads | kDevice | kVerbosity);
-  std::string model_path, input;
-  int64_t batch_size = 64;
-  app.add_option("input", input, "FASTA/FASTQ (plain, gzip, bgzip; '-' = stdin) or CSV")->required();
-  app.add_option("-m,--model", model_path, "Classifier written by germ finetune")->required();
-  app.add_option("--batch-size", batch_size, "Sequences per forward pass")->capture_default_str();
-  bool fake_quant = false;
-  app.add_flag("--fake-quant", fake_quant, "Quantized model: quantise-dequantise in fp32 instead of integer GEMMs");
-  return run_command(app, argc, argv, [&] {
-    apply_common_options(common);
-    c10::Device device = util::select_device(common.device);
-    model::ModelBundle bundle =
-        train::load_classifier(model_path, fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger);
-    std::vector<std::string> ids, sequences;
-    bool csv = input.size() > 4 && (input.rfind(".csv") == input.size() - 4 || input.rfind(".csv.gz") == input.size() - 7);
-    if (csv) {
-      io::LabelledSet rows = io::read_labelled_csv(input);
-      for (auto& row : rows.rows) {
-        ids.push_back("line" + std::to_string(row.line));
-        sequences.push_back(std::move(row.bases));
-      }
-    } else {
-      io::SequenceReader reader(input);
-      io::SequenceChunk chunk;
-      while (reader.next(chunk)) {
-        if (chunk.contig_start) {
-          ids.push_back(chunk.contig);
-          sequences.emplace_back();
-        }
-        sequences.back() += chunk.bases;
-      }
-    }
-    if (sequences.empty()) throw Error(input, "no sequences");
-    io::LabelledSet unlabelled{input, {}, bundle.model->config().num_labels};
-    for (auto& s : sequences) unlabelled.rows.push_back({s, 0, 0});
-    train::EncodedSet set = train::encode_labelled_set(unlabelled, *bundle.tokenizer, bundle.model->config().max_length);
-    bundle.model->to(device);
-    at::Tensor probabilities = model::class_probabilities(bundle.model, set.tokens, batch_size, device);
-    auto predicted = argmax_rows(probabilities);
-    util::OutputFile out(common.output);
-    std::string header = "#id\tpredicted";
-    for (const auto& label : bundle.labels) header += "\tp_" + label;
-    out.write(header + "\n");
-    auto view = probabilities.accessor<float, 2>();
-    for (size_t i = 0; i < ids.size(); ++i) {
-      std::string line = ids[i] + "\t" + bundle.labels[predicted[i]];
-      char value[32];
-      for (int64_t c = 0; c < probabilities.size(1); ++c) {
-        std::snprintf(value, sizeof value, "\t%.6f", view[i][c]);
-        line += value;
-      }
-      out.write(line + "\n");
-    }
-    out.commit();
-    return 0;
   });
 }
 

@@ -3,12 +3,12 @@
 
 #include "commands.hpp"
 #include "common_options.hpp"
+#include "engine/open_model.hpp"
 #include "io/sequence_sample.hpp"
 #include "model/focus_store.hpp"
 #include "model/model_store.hpp"
 #include "quant/ptq.hpp"
 #include "quant/quantized_store.hpp"
-#include "train/finetune.hpp"
 #include "util/error.hpp"
 
 namespace germ::cli {
@@ -58,18 +58,14 @@ int run_quantize(int argc, char** argv) {
     o.seed = sample.seed = common.seed;
     o.quiet = common.quiet;
 
-    model::ModelKind kind = model::peek_model_kind(model_path);
-    model::ModelBundle bundle;
-    model::FocusModel focus;
-    if (kind == model::ModelKind::kClassifier) {
-      bundle = train::load_classifier(model_path, quant::Execution::kInteger, /*merge_adapters=*/true);
-    } else if (kind == model::ModelKind::kCausalLm) {
-      focus = model::load_focus_model(model_path);
-      bundle = focus.bundle;
-    } else {
+    const engine::ModelFile file(model_path);
+    if (file.kind() == model::ModelKind::kEncoderMlm)
       throw Error(model_path, "is an encoder (mlm); quantize the classifier fine-tuned from it, or a causal LM");
-    }
-    if (quant::is_quantized(bundle)) throw Error(model_path, "is already quantized");
+    engine::OpenOptions open_options;
+    open_options.merge_adapters = true;  // a quantized classifier stores plain weights
+    engine::LoadedModel loaded = engine::open_model(file, open_options);
+    model::ModelBundle& bundle = loaded.bundle;
+    if (loaded.quantized) throw Error(model_path, "is already quantized");
     std::vector<std::string> sequences = io::sample_sequences(calib, sample, "train");
     auto tokens = quant::frame_calibration_set(bundle, sequences);
     quant::QuantizedModel quantized = quant::quantize_model(bundle, tokens, o);
@@ -78,8 +74,8 @@ int run_quantize(int argc, char** argv) {
                                               {"bits", o.bits.text()}, {"calibration", calib},
                                               {"calibration_sequences", std::to_string(sequences.size())}};
     bundle.provenance_json = model::make_provenance(command_line(argc, argv), fields);
-    if (kind == model::ModelKind::kCausalLm && focus.has_adapter)
-      model::save_focus_model(common.output, bundle, focus.adapter, focus.geometry);
+    if (loaded.has_focus_adapter)
+      model::save_focus_model(common.output, bundle, loaded.focus_adapter, loaded.focus_geometry);
     else
       model::save_model(common.output, bundle);
     if (!common.quiet) {

@@ -2,6 +2,7 @@
 
 #include "commands.hpp"
 #include "common_options.hpp"
+#include "engine/open_model.hpp"
 #include "io/region.hpp"
 #include "model/focus_store.hpp"
 #include "model/model_store.hpp"
@@ -11,7 +12,6 @@
 #include "stats/outlier_run.hpp"
 #include "stats/sequence_stats.hpp"
 #include "stats/svg_plot.hpp"
-#include "train/finetune.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
 
@@ -68,7 +68,7 @@ int run_stats(int argc, char** argv) {
     if (fidelity) {
       if (model_path.empty()) model_path = model::default_model_path();
       if (input.empty()) throw Error("--fidelity", "needs a FASTA input to compare on");
-      model::FocusModel focus = model::load_focus_model(model_path);
+      model::FocusModel focus = engine::open_model(model_path).focus_model();
       if (!focus.has_adapter) throw Error(model_path, "has no FOCUS adapter to compare");
       util::OutputFile out(common.output);
       out.write(score::fidelity_report(focus, focus.geometry, {input, regions, fidelity_windows, fidelity_sequences}));
@@ -91,12 +91,12 @@ int run_stats(int argc, char** argv) {
       std::vector<stats::OutlierReport> reports;
       for (const std::string& path : {model_path, versus_path}) {
         if (path.empty()) continue;
-        // A fine-tuned classifier is measured as it predicts: LoRA adapters folded in, quantized
-        // layers simulated (integer kernels would hide the activations being measured).
-        model::ModelBundle bundle =
-            model::peek_model_kind(path) == model::ModelKind::kClassifier
-                ? train::load_classifier(path, quant::Execution::kFakeQuant, /*merge_adapters=*/true)
-                : model::load_model(path, {"focus.", "__train."});
+        // A model is measured as it predicts: LoRA adapters folded in, quantized layers
+        // simulated (integer kernels would hide the activations being measured).
+        engine::OpenOptions measured;
+        measured.execution = quant::Execution::kFakeQuant;
+        measured.merge_adapters = true;
+        model::ModelBundle bundle = engine::open_model(path, measured).bundle;
         reports.push_back(stats::measure_outliers(bundle, file_label(path), sequences, batch_size));
       }
       if (reports.size() == 2 && reports[0].label == reports[1].label) {

@@ -1,9 +1,12 @@
 #pragma once
 // The FOCUS model setup that `germ score` (FASTA tracks) and `germ eval` (causal LMs) share:
-// loading with geometry overrides, then the device and the per-thread workers.
+// opening with geometry overrides, then the per-thread workers.
+#include <c10/core/Device.h>
+
 #include <cstdint>
 #include <string>
 
+#include "engine/open_model.hpp"
 #include "model/focus_store.hpp"
 #include "score/lane_scorer.hpp"
 
@@ -18,15 +21,16 @@ struct FocusGeometryArgs {
 struct LoadedFocusModel {
   model::FocusModel focus;
   model::FocusGeometry geometry;  // the model's, with the overrides applied and validated
+  c10::Device device = c10::Device(c10::kCPU);
 };
 
-// Loads the model with its stored quantization (fake_quant: quantise-dequantise in fp32).
-LoadedFocusModel load_focus_for_scoring(const std::string& model_path, bool fake_quant, const FocusGeometryArgs& args);
+// Opens the causal LM on `device` with its stored quantization (fake_quant: quantise-dequantise
+// in fp32).
+LoadedFocusModel load_focus_for_scoring(const engine::ModelFile& file, bool fake_quant, const FocusGeometryArgs& args,
+                                        c10::Device device = c10::Device(c10::kCPU));
 
-// Moves the model to `device_name` and builds the scorer. On the CPU every thread runs lanes of
-// its own with single-threaded GEMMs; `lanes` <= 0 picks 4 per thread (at least 8) and is set
-// to the count used.
-score::LaneScorer make_lane_scorer(LoadedFocusModel& loaded, const std::string& model_path,
-                                   const std::string& device_name, int64_t& lanes);
+// Builds the scorer. On the CPU every thread runs lanes of its own with single-threaded GEMMs;
+// `lanes` <= 0 picks 4 per thread (at least 8) and is set to the count used.
+score::LaneScorer make_lane_scorer(LoadedFocusModel& loaded, int64_t& lanes);
 
 }  // namespace germ::cli

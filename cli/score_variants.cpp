@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "model/focus_store.hpp"
-#include "model/model_store.hpp"
-#include "quant/quantized_store.hpp"
+#include "engine/open_model.hpp"
 #include "score/vcf_scoring.hpp"
 #include "score_modes.hpp"
 #include "util/error.hpp"
@@ -17,6 +15,10 @@ namespace germ::cli {
 namespace {
 
 constexpr int64_t kDefaultVariantWindow = 8192;
+
+quant::Execution execution(const VariantScoreArgs& args) {
+  return args.fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger;
+}
 
 // "model windows" counts forward passes for an encoder.
 void print_summary(const score::VcfScoreSummary& s, bool has_adapter) {
@@ -35,10 +37,11 @@ void print_summary(const score::VcfScoreSummary& s, bool has_adapter) {
 }  // namespace
 
 // An encoder (germ MLM, imported DNABERT-2/GERM): the masked-marginal LLR of every ALT.
-int score_variants_with_encoder(const VariantScoreArgs& args, score::VcfScoreOptions options) {
+int score_variants_with_encoder(const VariantScoreArgs& args, const engine::ModelFile& file,
+                                score::VcfScoreOptions options) {
   if (args.methods_given)
     throw Error("--llr", "applies to causal LMs; " + args.model_path + " is an encoder, scored by the masked-marginal LLR");
-  model::ModelBundle bundle = model::load_model(args.model_path);
+  model::ModelBundle bundle = engine::open_model(file, {execution(args), false}).bundle;
   score::MaskedMarginalOptions encoder_options;
   encoder_options.context_bases = args.window;  // 0: fitted to the model's length
   encoder_options.model_name = args.model_path;
@@ -57,7 +60,8 @@ int score_variants_with_encoder(const VariantScoreArgs& args, score::VcfScoreOpt
 int score_variants(const VariantScoreArgs& args) {
   if (args.reference.empty())
     throw Error("--vcf", "needs --ref FASTA: the reference the variants were called against");
-  const model::ModelKind kind = model::peek_model_kind(args.model_path);
+  const engine::ModelFile file(args.model_path);
+  const model::ModelKind kind = file.kind();
   if (kind != model::ModelKind::kCausalLm && kind != model::ModelKind::kEncoderMlm)
     throw Error(args.model_path, "variant scoring needs a causal DNA LM (germ pretrain --objective clm) or an encoder "
                                  "(--objective mlm, germ import); this is a " + std::string(model::to_string(kind)));
@@ -71,13 +75,10 @@ int score_variants(const VariantScoreArgs& args) {
   options.writer.format = score::parse_variant_format(args.output_type, args.common.output);
   options.writer.write_index = args.write_index;
   options.writer.command = args.command_line;
-  if (kind == model::ModelKind::kEncoderMlm) return score_variants_with_encoder(args, std::move(options));
+  if (kind == model::ModelKind::kEncoderMlm) return score_variants_with_encoder(args, file, std::move(options));
 
-  model::FocusModel focus = model::load_focus_model(args.model_path);
-  quant::attach_stored_quantization(focus.bundle, args.model_path,
-                                    args.fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger);
-  if (focus.geometry.kind == model::MemoryKind::kFocus && !focus.has_adapter)
-    focus.geometry.kind = model::MemoryKind::kNone;  // plain windowed reading, stated in the summary
+  // Without a FOCUS adapter the geometry is plain windowed reading, stated in the summary.
+  const model::FocusModel focus = engine::open_model(file, {execution(args), false}).focus_model();
   // Lanes on every thread, with single-threaded GEMMs, as in germ score on a FASTA.
   const int64_t workers = at::get_num_threads();
   if (workers > 1) util::set_blas_threads(1);

@@ -1,25 +1,16 @@
 #pragma once
-// SAM/BAM/CRAM/FASTQ records through htslib, read in batches and written back unchanged but
-// for the tags a caller sets, with a @PG line recording the program (docs/score_reads.md).
+// SAM/BAM/CRAM/FASTQ records through htslib, read in batches whose tags a caller may set;
+// write::AlignmentWriter writes them back (docs/score_reads.md).
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
-
-#include "util/output_file.hpp"
 
 struct bam1_t;
 struct sam_hdr_t;
 struct htsFile;
 
 namespace germ::io {
-
-enum class AlignmentFormat { kSam, kBam, kCram };
-
-// -O as samtools spells it (sam, bam, cram; any case); empty: from the output name's extension,
-// SAM for anything else (stdout included).
-AlignmentFormat parse_alignment_format(const std::string& output_type, const std::string& output_path);
 
 // Up to a capacity of records, in input order; the records are reused from batch to batch.
 class AlignmentBatch {
@@ -38,10 +29,11 @@ class AlignmentBatch {
   void set_tag(size_t i, const char* tag, int64_t value);
   void set_tag(size_t i, const char* tag, const std::string& value);
   void remove_tag(size_t i, const char* tag);
+  // The htslib record, for a writer.
+  const bam1_t* record(size_t i) const { return records_[i]; }
 
  private:
   friend class AlignmentReader;
-  friend class AlignmentWriter;
   bam1_t* slot(size_t i);  // grows the pool
   std::vector<bam1_t*> records_;
   size_t size_ = 0;
@@ -62,9 +54,10 @@ class AlignmentReader {
   bool is_fastq() const { return fastq_; }
   const std::string& path() const { return path_; }
   int64_t records_read() const { return records_read_; }
+  // The htslib header, for a writer of the same records.
+  const sam_hdr_t* header() const { return header_; }
 
  private:
-  friend class AlignmentWriter;
   void check_complete();
   std::string path_;
   htsFile* file_ = nullptr;
@@ -72,37 +65,6 @@ class AlignmentReader {
   bool fastq_ = false;
   bool bam_ = false;
   int64_t records_read_ = 0;
-};
-
-// What the @PG line says. ID is made unique (germ.1, ...) and PP names the last @PG, as
-// samtools does.
-struct ProgramRecord {
-  std::string id = "germ";
-  std::string name = "germ";
-  std::string version;
-  std::string command_line;
-};
-
-// Writes to a temporary beside `path` that commit() renames into place ("-": stdout), so an
-// error leaves no partial output behind.
-class AlignmentWriter {
- public:
-  AlignmentWriter(const std::string& path, AlignmentFormat format, const AlignmentReader& input,
-                  const ProgramRecord& program, const std::string& reference);
-  ~AlignmentWriter();
-  AlignmentWriter(const AlignmentWriter&) = delete;
-  AlignmentWriter& operator=(const AlignmentWriter&) = delete;
-
-  void write(const AlignmentBatch& batch);
-  void commit();
-
- private:
-  void abandon();  // closes without committing: no output under the final name
-  std::string subject_;
-  std::optional<util::TemporaryPath> temporary_;  // none for stdout
-  int stdout_fd_ = -1;                             // stdout: a duplicate htslib may close
-  htsFile* file_ = nullptr;
-  sam_hdr_t* header_ = nullptr;
 };
 
 }  // namespace germ::io

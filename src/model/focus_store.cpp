@@ -3,14 +3,18 @@
 #include <filesystem>
 
 #include "germ/version.hpp"
+#include "model/safetensors.hpp"
 #include "util/error.hpp"
 
 namespace germ::model {
 
-FocusModel load_focus_model(const std::string& path) {
+FocusModel load_focus_model(const std::string& path) { return load_focus_model(SafetensorsReader(path)); }
+
+FocusModel load_focus_model(const SafetensorsReader& reader) {
+  const std::string& path = reader.path();
   FocusModel out;
   // Checkpoints carry training state ("__train.*") beside the weights; scoring ignores it.
-  out.bundle = load_model(path, {"focus.", "__train.", "quant."});
+  out.bundle = load_model(reader, {"focus.", "__train.", "quant."});
   if (out.bundle.model->kind() != ModelKind::kCausalLm)
     throw Error(path, std::string("is a ") + to_string(out.bundle.model->kind()) +
                           " model; scoring a sequence base by base needs a causal-lm model");

@@ -16,6 +16,8 @@ struct FocusModel {
 };
 
 FocusModel load_focus_model(const std::string& path);
+// The same from a file whose header is already read (engine::ModelFile).
+FocusModel load_focus_model(const SafetensorsReader& reader);
 void save_focus_model(const std::string& path, ModelBundle bundle, const FocusAdapter& adapter,
                       const FocusGeometry& geometry);
 

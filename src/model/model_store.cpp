@@ -82,8 +82,10 @@ void save_model(const std::string& path, const ModelBundle& bundle) {
   write_safetensors(path, metadata, tensors);
 }
 
-ModelKind peek_model_kind(const std::string& path) {
-  SafetensorsReader reader(path);
+ModelKind peek_model_kind(const std::string& path) { return peek_model_kind(SafetensorsReader(path)); }
+
+ModelKind peek_model_kind(const SafetensorsReader& reader) {
+  const std::string& path = reader.path();
   try {
     return parse_model_kind(required(reader.metadata(), "germ.kind", path));
   } catch (const ModelCorrupted&) {
@@ -94,7 +96,11 @@ ModelKind peek_model_kind(const std::string& path) {
 }
 
 ModelBundle load_model(const std::string& path, const std::vector<std::string>& extra_prefixes) {
-  SafetensorsReader reader(path);
+  return load_model(SafetensorsReader(path), extra_prefixes);
+}
+
+ModelBundle load_model(const SafetensorsReader& reader, const std::vector<std::string>& extra_prefixes) {
+  const std::string& path = reader.path();
   const auto& metadata = reader.metadata();
   if (required(metadata, "germ.format_version", path) != kFormatVersion)
     throw ModelCorrupted(path, "unsupported germ format version '" + metadata.at("germ.format_version") + "'");

@@ -42,10 +42,13 @@ void save_model(const std::string& path, const ModelBundle& bundle);
 // "<layer>.weight" may be absent when "quant.<layer>.codes" is present and "quant." is one of
 // the prefixes; it is listed in omitted_parameters.
 ModelBundle load_model(const std::string& path, const std::vector<std::string>& extra_prefixes = {});
+// The same from a file whose header is already read (engine::ModelFile): errors name reader.path().
+ModelBundle load_model(const SafetensorsReader& reader, const std::vector<std::string>& extra_prefixes = {});
 
 // The kind recorded in a model file's header (the container is validated, the weights are not
 // read): lets a command pick its code path before loading.
 ModelKind peek_model_kind(const std::string& path);
+ModelKind peek_model_kind(const SafetensorsReader& reader);
 
 // Copies tensor `info` of `reader` into `target` after checking that it is a float tensor of
 // target's shape; otherwise germ::ModelCorrupted naming the file, the tensor and what

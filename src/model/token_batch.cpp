@@ -56,4 +56,9 @@ at::Tensor class_probabilities(model::GermModel& model, const std::vector<std::v
   return at::cat(parts, 0);
 }
 
+std::vector<int64_t> predicted_classes(const at::Tensor& probabilities) {
+  at::Tensor best = probabilities.argmax(1).contiguous();
+  return std::vector<int64_t>(best.data_ptr<int64_t>(), best.data_ptr<int64_t>() + best.numel());
+}
+
 }  // namespace germ::model

@@ -32,5 +32,7 @@ TokenBatch pad_token_batch(const std::vector<std::vector<int64_t>>& sequences);
 // without gradients; the model's train/eval mode is restored afterwards.
 at::Tensor class_probabilities(GermModel& model, const std::vector<std::vector<int64_t>>& tokens,
                                int64_t batch_size, c10::Device device);
+// The most probable class of each row of class_probabilities' output.
+std::vector<int64_t> predicted_classes(const at::Tensor& probabilities);
 
 }  // namespace germ::model

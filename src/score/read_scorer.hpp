@@ -1,6 +1,6 @@
 #pragma once
 // Per-read values from a model, for `germ score` on SAM/BAM/CRAM/FASTQ (docs/score_reads.md).
-// Only sequences in and numbers out: reading and tagging the records is cli/score_reads.cpp's.
+// Only sequences in and numbers out: reading and tagging the records is score/read_tagging.cpp's.
 #include <c10/core/Device.h>
 
 #include <cstdint>

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "engine/open_model.hpp"
 #include "model/model_store.hpp"
 #include "quant/quantized_store.hpp"
 #include "tokenize/tokenizer.hpp"
@@ -14,9 +15,10 @@ namespace {
 int64_t element_count(const at::Tensor& t) { return t.numel(); }
 
 nlohmann::json summary_json(const std::string& path) {
-  model::ModelBundle bundle = model::load_model(path, {"focus.", "__train.", quant::kQuantTensorPrefix});
-  // Validates the quantized layers as eval would, so a damaged file is reported here too.
-  quant::attach_stored_quantization(bundle, path, quant::Execution::kFakeQuant);
+  // Opened as eval would, so a damaged file is reported here too.
+  engine::OpenOptions options;
+  options.execution = quant::Execution::kFakeQuant;
+  const model::ModelBundle bundle = engine::open_model(path, options).bundle;
   const model::ModelConfig& config = bundle.model->config();
   int64_t adapter_parameters = 0, training_tensors = 0;
   for (const auto& [name, tensor] : bundle.extra_tensors) {

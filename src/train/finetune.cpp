@@ -5,7 +5,6 @@
 #include <torch/optim/adamw.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,11 +14,12 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "engine/classifier_file.hpp"
+#include "engine/open_model.hpp"
 #include "io/labelled_sequences.hpp"
 #include "model/model_store.hpp"
 #include "model/sample_dropout.hpp"
 #include "model/token_batch.hpp"
-#include "quant/quantized_store.hpp"
 #include "train/classifier.hpp"
 #include "train/distributed.hpp"
 #include "train/finetune_defaults.hpp"
@@ -31,15 +31,8 @@
 namespace germ::train {
 namespace {
 
-constexpr const char* kLoraMetadata = "germ.lora";
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-std::vector<int64_t> argmax_rows(const at::Tensor& probabilities) {
-  at::Tensor best = probabilities.argmax(1).contiguous();
-  return std::vector<int64_t>(best.data_ptr<int64_t>(), best.data_ptr<int64_t>() + best.numel());
 }
 
 std::string lora_metadata(const FinetuneOptions& o) {
@@ -52,7 +45,7 @@ std::string lora_metadata(const FinetuneOptions& o) {
 }
 
 std::shared_ptr<LoraSet> attach(model::GermModel& m, const FinetuneOptions& o) {
-  if (o.method == "lora") return attach_lora(m, o.lora);
+  if (o.method == "lora") return engine::attach_lora(m, o.lora);
   if (o.method == "qlora") return attach_qlora(m, o.lora);
   return attach_loftq(m, o.lora, o.loftq_iterations);
 }
@@ -232,15 +225,15 @@ void save_classifier(model::ModelBundle& bundle, const std::shared_ptr<LoraSet>&
   if (lora) {
     lora->to(c10::Device(c10::kCPU));
     if (o.merge) {
-      merge_lora(m, *lora);
+      engine::merge_lora(m, *lora);
     } else {
       // Adapter form: the base weights as trained against (NF4-rounded for QLoRA/LoftQ) plus
       // the adapters, so germ eval re-attaches them and computes exactly the trained model.
       at::NoGradGuard no_grad;
       for (const auto& entry : lora->entries())
         if (entry.hooks->quantised_base()) entry.linear->weight.set_data(quant::nf4_dequantize(*entry.hooks->quantised_base()));
-      for (auto& [name, tensor] : lora_tensors(*lora)) bundle.extra_tensors[name] = tensor;
-      bundle.extra_metadata[kLoraMetadata] = lora_metadata(o);
+      for (auto& [name, tensor] : engine::lora_tensors(*lora)) bundle.extra_tensors[name] = tensor;
+      bundle.extra_metadata[engine::kLoraMetadata] = lora_metadata(o);
     }
   }
   char lr_text[32];
@@ -260,215 +253,225 @@ void save_classifier(model::ModelBundle& bundle, const std::shared_ptr<LoraSet>&
   std::vector<int64_t> lengths;
   for (const auto& row : train_rows.rows) lengths.push_back(static_cast<int64_t>(row.bases.size()));
   std::nth_element(lengths.begin(), lengths.begin() + lengths.size() / 2, lengths.end());
-  bundle.extra_metadata[kClassifierMetadata] = nlohmann::json{{"sequence_bases", lengths[lengths.size() / 2]}}.dump();
+  bundle.extra_metadata[engine::kClassifierMetadata] = nlohmann::json{{"sequence_bases", lengths[lengths.size() / 2]}}.dump();
   bundle.provenance_json = model::make_provenance(o.command_line, fields);
   model::save_model(o.output, bundle);
 }
 
-}  // namespace
-
-FinetuneResult finetune(const FinetuneOptions& o) {
+void check_options(const FinetuneOptions& o) {
   const std::vector<std::string> methods{"full", "lora", "qlora", "loftq"};
   if (std::find(methods.begin(), methods.end(), o.method) == methods.end())
     throw Error("--method", "unknown method '" + o.method + "' (use full, lora, qlora or loftq)");
   if (o.output.empty()) throw Error("-o/--output", "an output model file is required");
   if (o.batch_size < 1 || o.epochs < 1 || o.steps < 0) throw Error("--batch-size/--epochs/--steps", "must be positive");
   if (o.method != "full") o.lora.validate();
+}
+
+// The classifier and the data of a run, on its device, with the adapters of its method attached.
+struct FinetuneSetup {
+  io::LabelledSet train_rows;
+  int64_t classes = 2;
+  int64_t max_tokens = 0;
+  model::ModelBundle bundle;
+  EncodedSet train, dev;
+  std::shared_ptr<LoraSet> lora;
+  std::vector<std::pair<std::string, at::Tensor>> named;  // what the optimizer trains
+  std::vector<at::Tensor> parameters;                     // the same, unnamed
+};
+
+FinetuneSetup set_up(const FinetuneOptions& o, c10::Device device, DataParallel& dp, FinetuneResult& result) {
+  FinetuneSetup s;
+  s.train_rows = io::read_labelled_split(o.data, "train");
+  io::LabelledSet dev_rows = io::read_labelled_split(o.data, "dev");
+  s.classes = std::max<int64_t>({s.train_rows.num_labels, dev_rows.num_labels, 2});
+  // A pretraining checkpoint is a valid base: its training state is ignored.
+  model::ModelBundle base = engine::open_for_training(o.base, {kTrainingStatePrefix});
+  s.bundle = make_classifier(base, label_names_for(o.data, s.classes), o.base);
+  model::GermModel& m = s.bundle.model;
+  s.max_tokens = o.max_length > 0 ? o.max_length : m->config().max_length;
+  s.train = encode_labelled_set(s.train_rows, *s.bundle.tokenizer, s.max_tokens);
+  s.dev = encode_labelled_set(dev_rows, *s.bundle.tokenizer, s.max_tokens);
+
+  // Counted before QLoRA/LoftQ release the fp32 weights they quantise.
+  result.total_parameters = m->parameter_count();
+  m->to(device);
+  if (o.method != "full") {
+    s.lora = attach(m, o);
+    s.lora->to(device);
+  }
+  s.named = trainable(m, s.lora);
+  for (auto& [name, tensor] : s.named) s.parameters.push_back(tensor);
+  dp.broadcast(s.parameters);
+  result.train_examples = static_cast<int64_t>(s.train.tokens.size());
+  result.truncated = s.train.truncated + s.dev.truncated;
+  for (const auto& [name, tensor] : s.named) result.trainable_parameters += tensor.numel();
+  return s;
+}
+
+void report_setup(const FinetuneOptions& o, const FinetuneSetup& s, const FinetuneResult& result) {
+  std::fprintf(stderr, "germ finetune: %s on %s, %lld classes, %lld train / %lld dev sequences; %lld of %lld parameters trained\n",
+               o.method.c_str(), o.base.c_str(), static_cast<long long>(s.classes),
+               static_cast<long long>(result.train_examples), static_cast<long long>(s.dev.tokens.size()),
+               static_cast<long long>(result.trainable_parameters), static_cast<long long>(result.total_parameters));
+  if (result.truncated > 0)
+    std::fprintf(stderr, "germ finetune: %lld sequences longer than %lld tokens were truncated\n",
+                 static_cast<long long>(result.truncated), static_cast<long long>(s.max_tokens));
+}
+
+// When a run steps, evaluates and warms up.
+struct StepPlan {
+  int64_t steps_per_epoch = 0, total_steps = 0, eval_every = 0, warmup = 0;
+};
+
+StepPlan plan_steps(const FinetuneOptions& o, int64_t train_examples) {
+  StepPlan p;
+  p.steps_per_epoch = (train_examples + o.batch_size - 1) / o.batch_size;
+  p.total_steps = o.steps > 0 ? o.steps : o.epochs * p.steps_per_epoch;
+  p.eval_every = o.eval_every > 0 ? o.eval_every
+                 : o.steps > 0    ? std::max<int64_t>(1, std::min(p.steps_per_epoch, (p.total_steps + 4) / 5))
+                                  : p.steps_per_epoch;
+  p.warmup = std::min(o.warmup >= 0 ? o.warmup : default_warmup(p.total_steps), p.total_steps / 2);
+  return p;
+}
+
+// The optimizer loop of one run: steps over shuffled epochs, and the dev evaluations, which
+// only rank 0 runs (the weights are the same on every rank): the training log, the best state
+// so far, the chance check.
+class FinetuneLoop {
+ public:
+  FinetuneLoop(const FinetuneOptions& o, FinetuneSetup& s, DataParallel& dp, c10::Device device, FinetuneResult& result)
+      : o_(o), s_(s), dp_(dp), device_(device), result_(result), root_(dp.is_root()),
+        context_{s.bundle.model, s.parameters, dp, device, o.clip} {
+    s_.bundle.model->train();
+    lr_ = choose_lr(context_, s_.named, s_.train, o_);
+    plan_ = plan_steps(o_, result_.train_examples);
+    if (!o_.quiet && root_)
+      std::fprintf(stderr, "germ finetune: lr %.3g (%s), warm-up %lld of %lld steps\n", lr_.lr, lr_.source.c_str(),
+                   static_cast<long long>(plan_.warmup), static_cast<long long>(plan_.total_steps));
+    optimizer_ = make_adamw(s_.named, lr_.lr, o_.weight_decay);
+    schedule_ = LrSchedule{lr_.lr, plan_.warmup, plan_.total_steps, "linear"};
+    if (root_) log_.emplace(o_.log_path.empty() ? o_.output + ".log.tsv" : o_.log_path);
+    chance_.emplace(class_prior_loss(s_.train.labels, s_.classes),
+                    std::min(plan_.total_steps, std::max(plan_.steps_per_epoch, plan_.warmup)), plan_.steps_per_epoch / 4);
+  }
+
+  void run() {
+    util::Progress progress("finetune", plan_.total_steps, "steps",
+                            root_ ? util::Progress::Mode::kAuto : util::Progress::Mode::kQuiet);
+    run_start_ = std::chrono::steady_clock::now();
+    for (int64_t epoch = 0; step_ < plan_.total_steps; ++epoch) run_epoch(epoch, progress);
+    progress.finish();
+    result_.steps = step_;
+  }
+
+  // The state of the best dev evaluation back into the model (rank 0).
+  void restore_best() {
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < s_.named.size(); ++i) s_.named[i].second.copy_(best_state_[i]);
+  }
+
+  const ChosenLr& lr() const { return lr_; }
+
+ private:
+  void run_epoch(int64_t epoch, util::Progress& progress) {
+    const std::vector<size_t> order = shuffled(s_.train.tokens.size(), shuffle_rng_);
+    auto epoch_start = std::chrono::steady_clock::now();
+    double eval_seconds = 0;
+    for (size_t start = 0; start < order.size() && step_ < plan_.total_steps; start += o_.batch_size) {
+      const double step_lr = schedule_.at(step_);
+      const double loss_value =
+          train_step(context_, *optimizer_, s_.train, batch_at(order, start, o_.batch_size), noise_rng_, step_lr);
+      if (!std::isfinite(loss_value))
+        throw Error("training", "loss became " + std::to_string(loss_value) + " at step " + std::to_string(step_) +
+                                    "; lower --lr");
+      ++step_;
+      interval_loss_ += loss_value;
+      ++interval_steps_;
+      chance_->add_loss(loss_value);
+      char detail[64];
+      std::snprintf(detail, sizeof detail, "epoch %lld, loss %.4f", static_cast<long long>(epoch + 1), loss_value);
+      progress.update(step_, detail);
+      if (step_ % plan_.eval_every == 0 || step_ == plan_.total_steps) eval_seconds += evaluate(step_lr);
+    }
+    result_.epoch_seconds.push_back(seconds_since(epoch_start) - eval_seconds);
+  }
+
+  // Returns the seconds rank 0 spent evaluating (not training time).
+  double evaluate(double step_lr) {
+    ChanceCheck::Verdict chance_verdict;
+    chance_verdict.final = step_ == plan_.total_steps;
+    double seconds = 0;
+    if (root_) {
+      auto eval_start = std::chrono::steady_clock::now();
+      model::GermModel& m = s_.bundle.model;
+      at::Tensor probabilities = model::class_probabilities(m, s_.dev.tokens, 2 * o_.batch_size, device_);
+      ClassificationMetrics metrics =
+          classification_metrics(s_.dev.labels, model::predicted_classes(probabilities), s_.classes);
+      log_->write(step_, static_cast<double>(step_) / plan_.steps_per_epoch, step_lr, interval_loss_ / interval_steps_,
+                  metrics, seconds_since(run_start_));
+      interval_loss_ = 0, interval_steps_ = 0;
+      if (metrics.mcc > best_mcc_) {  // ties keep the earlier, less trained state
+        best_mcc_ = metrics.mcc;
+        result_.best_step = step_;
+        result_.best_dev = metrics;
+        best_state_.clear();
+        for (auto& [name, tensor] : s_.named) best_state_.push_back(tensor.detach().clone());
+      }
+      chance_verdict = chance_->at_evaluation(step_, plan_.total_steps, metrics.mcc, best_mcc_, lr_.lr, lr_.rule);
+      m->train();
+      seconds = seconds_since(eval_start);
+    }
+    report_chance(chance_verdict, o_.fail_on_chance, dp_, log_, warned_);
+    return seconds;
+  }
+
+  const FinetuneOptions& o_;
+  FinetuneSetup& s_;
+  DataParallel& dp_;
+  c10::Device device_;
+  FinetuneResult& result_;
+  const bool root_;
+  const StepContext context_;
+  ChosenLr lr_;
+  StepPlan plan_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  LrSchedule schedule_;
+  std::optional<TrainingLogFile> log_;
+  std::optional<ChanceCheck> chance_;
+  std::mt19937_64 shuffle_rng_{o_.seed};
+  std::mt19937_64 noise_rng_{o_.seed ^ 0xD7E5A11ull};  // per-example dropout seeds (model/sample_dropout.hpp)
+  std::vector<at::Tensor> best_state_;
+  double best_mcc_ = -2;
+  std::chrono::steady_clock::time_point run_start_;
+  double interval_loss_ = 0;
+  int64_t interval_steps_ = 0, step_ = 0;
+  bool warned_ = false;  // of a run at chance
+};
+
+}  // namespace
+
+FinetuneResult finetune(const FinetuneOptions& o) {
+  check_options(o);
   const ProcessPlacement placement = placement_from_environment();
   const c10::Device device = placement.launched && o.device.is_cuda() ? c10::Device(c10::kCUDA, placement.local_rank) : o.device;
   DataParallel dp(placement, o.dist_timeout, device);
   const bool root = dp.is_root();
   torch::manual_seed(o.seed);
 
-  io::LabelledSet train_rows = io::read_labelled_split(o.data, "train");
-  io::LabelledSet dev_rows = io::read_labelled_split(o.data, "dev");
-  const int64_t classes = std::max<int64_t>({train_rows.num_labels, dev_rows.num_labels, 2});
-  // A pretraining checkpoint is a valid base: its training state is ignored.
-  model::ModelBundle base = model::load_model(o.base, {kTrainingStatePrefix});
-  model::ModelBundle bundle = make_classifier(base, label_names_for(o.data, classes), o.base);
-  model::GermModel& m = bundle.model;
-  const int64_t max_tokens = o.max_length > 0 ? o.max_length : m->config().max_length;
-  EncodedSet train = encode_labelled_set(train_rows, *bundle.tokenizer, max_tokens);
-  EncodedSet dev = encode_labelled_set(dev_rows, *bundle.tokenizer, max_tokens);
-
-  // Counted before QLoRA/LoftQ release the fp32 weights they quantise.
-  const int64_t total_parameters = m->parameter_count();
-  m->to(device);
-  std::shared_ptr<LoraSet> lora;
-  if (o.method != "full") {
-    lora = attach(m, o);
-    lora->to(device);
-  }
-  auto named = trainable(m, lora);
-  std::vector<at::Tensor> parameters;
-  for (auto& [name, tensor] : named) parameters.push_back(tensor);
-  dp.broadcast(parameters);
   FinetuneResult result;
   result.rank = dp.rank();
-  result.train_examples = static_cast<int64_t>(train.tokens.size());
-  result.truncated = train.truncated + dev.truncated;
-  result.total_parameters = total_parameters;
-  for (const auto& [name, tensor] : named) result.trainable_parameters += tensor.numel();
-
-  if (!o.quiet && root)
-    std::fprintf(stderr, "germ finetune: %s on %s, %lld classes, %lld train / %lld dev sequences; %lld of %lld parameters trained\n",
-               o.method.c_str(), o.base.c_str(), static_cast<long long>(classes),
-               static_cast<long long>(result.train_examples), static_cast<long long>(dev.tokens.size()),
-               static_cast<long long>(result.trainable_parameters), static_cast<long long>(result.total_parameters));
-  if (result.truncated > 0 && !o.quiet && root)
-    std::fprintf(stderr, "germ finetune: %lld sequences longer than %lld tokens were truncated\n",
-                 static_cast<long long>(result.truncated), static_cast<long long>(max_tokens));
-
-  m->train();
-  const StepContext context{m, parameters, dp, device, o.clip};
-  const ChosenLr lr = choose_lr(context, named, train, o);
-  const int64_t steps_per_epoch = (result.train_examples + o.batch_size - 1) / o.batch_size;
-  const int64_t total_steps = o.steps > 0 ? o.steps : o.epochs * steps_per_epoch;
-  const int64_t eval_every = o.eval_every > 0 ? o.eval_every
-                             : o.steps > 0    ? std::max<int64_t>(1, std::min(steps_per_epoch, (total_steps + 4) / 5))
-                                              : steps_per_epoch;
-  const int64_t warmup = std::min(o.warmup >= 0 ? o.warmup : default_warmup(total_steps), total_steps / 2);
-  if (!o.quiet && root)
-    std::fprintf(stderr, "germ finetune: lr %.3g (%s), warm-up %lld of %lld steps\n", lr.lr, lr.source.c_str(),
-                 static_cast<long long>(warmup), static_cast<long long>(total_steps));
-  auto optimizer = make_adamw(named, lr.lr, o.weight_decay);
-  LrSchedule schedule{lr.lr, warmup, total_steps, "linear"};
-  std::optional<TrainingLogFile> log;
-  if (root) log.emplace(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path);
-  ChanceCheck chance(class_prior_loss(train.labels, classes),
-                     std::min(total_steps, std::max(steps_per_epoch, warmup)), steps_per_epoch / 4);
-
-  std::mt19937_64 shuffle_rng(o.seed);
-  std::mt19937_64 noise_rng(o.seed ^ 0xD7E5A11ull);  // per-example dropout seeds (model/sample_dropout.hpp)
-  std::vector<at::Tensor> best_state;
-  double best_mcc = -2;
-  util::Progress progress("finetune", total_steps, "steps", root ? util::Progress::Mode::kAuto : util::Progress::Mode::kQuiet);
-  const auto run_start = std::chrono::steady_clock::now();
-  double interval_loss = 0;
-  int64_t interval_steps = 0, step = 0;
-  bool warned = false;  // of a run at chance
-  for (int64_t epoch = 0; step < total_steps; ++epoch) {
-    const std::vector<size_t> order = shuffled(train.tokens.size(), shuffle_rng);
-    auto epoch_start = std::chrono::steady_clock::now();
-    double eval_seconds = 0;
-    for (size_t start = 0; start < order.size() && step < total_steps; start += o.batch_size) {
-      const double step_lr = schedule.at(step);
-      const double loss_value =
-          train_step(context, *optimizer, train, batch_at(order, start, o.batch_size), noise_rng, step_lr);
-      if (!std::isfinite(loss_value))
-        throw Error("training", "loss became " + std::to_string(loss_value) + " at step " + std::to_string(step) +
-                                    "; lower --lr");
-      ++step;
-      interval_loss += loss_value;
-      ++interval_steps;
-      chance.add_loss(loss_value);
-      char detail[64];
-      std::snprintf(detail, sizeof detail, "epoch %lld, loss %.4f", static_cast<long long>(epoch + 1), loss_value);
-      progress.update(step, detail);
-      if (step % eval_every != 0 && step != total_steps) continue;
-
-      // Only rank 0 evaluates and keeps the best state: the weights are the same on every rank.
-      ChanceCheck::Verdict chance_verdict;
-      chance_verdict.final = step == total_steps;
-      if (root) {
-        auto eval_start = std::chrono::steady_clock::now();
-        at::Tensor probabilities = model::class_probabilities(m, dev.tokens, 2 * o.batch_size, device);
-        ClassificationMetrics metrics = classification_metrics(dev.labels, argmax_rows(probabilities), classes);
-        log->write(step, static_cast<double>(step) / steps_per_epoch, step_lr, interval_loss / interval_steps, metrics,
-                   seconds_since(run_start));
-        interval_loss = 0, interval_steps = 0;
-        if (metrics.mcc > best_mcc) {  // ties keep the earlier, less trained state
-          best_mcc = metrics.mcc;
-          result.best_step = step;
-          result.best_dev = metrics;
-          best_state.clear();
-          for (auto& [name, tensor] : named) best_state.push_back(tensor.detach().clone());
-        }
-        chance_verdict = chance.at_evaluation(step, total_steps, metrics.mcc, best_mcc, lr.lr, lr.rule);
-        m->train();
-        eval_seconds += seconds_since(eval_start);
-      }
-      report_chance(chance_verdict, o.fail_on_chance, dp, log, warned);
-    }
-    result.epoch_seconds.push_back(seconds_since(epoch_start) - eval_seconds);
-  }
-  progress.finish();
-  result.steps = step;
+  FinetuneSetup s = set_up(o, device, dp, result);
+  if (!o.quiet && root) report_setup(o, s, result);
+  FinetuneLoop loop(o, s, dp, device, result);
+  loop.run();
   if (!root) {
     dp.barrier();  // returns once rank 0 has written the classifier
     return result;
   }
-  {
-    at::NoGradGuard no_grad;
-    for (size_t i = 0; i < named.size(); ++i) named[i].second.copy_(best_state[i]);
-  }
-  save_classifier(bundle, lora, o, lr, train_rows, result);
+  loop.restore_best();
+  save_classifier(s.bundle, s.lora, o, loop.lr(), s.train_rows, result);
   dp.barrier();
   return result;
-}
-
-model::ModelBundle load_classifier(const std::string& path, quant::Execution execution, bool merge_adapters) {
-  model::ModelBundle bundle = model::load_model(path, {"lora.", quant::kQuantTensorPrefix});
-  if (bundle.model->kind() != model::ModelKind::kClassifier)
-    throw Error(path, std::string("is a ") + model::to_string(bundle.model->kind()) +
-                          " model, not a classifier (train one with germ finetune)");
-  auto meta = bundle.extra_metadata.find(kLoraMetadata);
-  if (meta == bundle.extra_metadata.end()) {
-    quant::attach_stored_quantization(bundle, path, execution);
-    if (!bundle.extra_tensors.empty()) throw ModelCorrupted(path, "adapter tensors without germ.lora metadata");
-    bundle.model->eval();
-    return bundle;
-  }
-  if (quant::is_quantized(bundle)) throw ModelCorrupted(path, "a quantized model cannot carry LoRA adapters");
-  LoraOptions options;
-  try {
-    auto j = nlohmann::json::parse(meta->second);
-    options.rank = j.at("rank").get<int64_t>();
-    options.alpha = j.at("alpha").get<double>();
-    options.dropout = j.at("dropout").get<double>();
-    options.targets = j.at("targets").get<std::vector<std::string>>();
-    options.validate();
-  } catch (const std::exception& e) {
-    throw ModelCorrupted(path, std::string("germ.lora metadata: ") + e.what());
-  }
-  try {
-    auto set = attach_lora(bundle.model, options);
-    load_lora_tensors(*set, bundle.extra_tensors);
-    // The hooks hold the adapters, so they outlive `set`.
-    bundle.extra_tensors.clear();
-    if (merge_adapters) {
-      merge_lora(bundle.model, *set);
-      bundle.extra_metadata.erase(kLoraMetadata);
-    }
-  } catch (const ModelCorrupted&) {
-    throw;
-  } catch (const Error& e) {
-    throw ModelCorrupted(path, e.what());
-  }
-  bundle.model->eval();
-  return bundle;
-}
-
-int64_t classifier_sequence_bases(const model::ModelBundle& classifier, int64_t fallback) {
-  auto entry = classifier.extra_metadata.find(kClassifierMetadata);
-  if (entry == classifier.extra_metadata.end()) return fallback;
-  auto j = nlohmann::json::parse(entry->second, nullptr, false);
-  if (j.is_discarded() || !j.contains("sequence_bases") || !j["sequence_bases"].is_number_integer()) return fallback;
-  int64_t bases = j["sequence_bases"].get<int64_t>();
-  return bases > 0 ? bases : fallback;
-}
-
-int64_t class_index(const model::ModelBundle& classifier, const std::string& name_or_index) {
-  const auto& labels = classifier.labels;
-  for (size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] == name_or_index) return static_cast<int64_t>(i);
-  if (!name_or_index.empty() && std::all_of(name_or_index.begin(), name_or_index.end(), ::isdigit)) {
-    int64_t index = std::stoll(name_or_index);
-    if (index < static_cast<int64_t>(labels.size())) return index;
-  }
-  std::string known;
-  for (size_t i = 0; i < labels.size(); ++i) known += (i ? ", " : "") + std::to_string(i) + " = " + labels[i];
-  throw Error("--class", "'" + name_or_index + "' is not a class of the model (" + known + ")");
 }
 
 }  // namespace germ::train

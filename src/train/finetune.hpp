@@ -6,10 +6,9 @@
 #include <vector>
 
 #include "model/model_store.hpp"
-#include "quant/quantized_linear.hpp"
 #include "train/classification_metrics.hpp"
 #include "train/distributed.hpp"
-#include "train/lora.hpp"
+#include "train/lora_training.hpp"
 
 namespace germ::train {
 
@@ -55,19 +54,5 @@ struct FinetuneResult {
 };
 
 FinetuneResult finetune(const FinetuneOptions& options);
-
-// Metadata of a classifier file: {"sequence_bases": median length of the training sequences}.
-inline constexpr const char* kClassifierMetadata = "germ.classifier";
-
-// Loads a classifier written by finetune, re-attaching its LoRA adapters when it was saved
-// in adapter form (without --merge), or folding them in with `merge_adapters`. A quantized
-// classifier (germ quantize) runs its linear layers as `execution` says. Errors name the file.
-model::ModelBundle load_classifier(const std::string& path, quant::Execution execution = quant::Execution::kInteger,
-                                   bool merge_adapters = false);
-
-// The median training-sequence length a classifier file records, or `fallback`.
-int64_t classifier_sequence_bases(const model::ModelBundle& classifier, int64_t fallback);
-// A class given by name or index; germ::Error("--class", ...) listing the classes otherwise.
-int64_t class_index(const model::ModelBundle& classifier, const std::string& name_or_index);
 
 }  // namespace germ::train

@@ -12,6 +12,7 @@
 #include <optional>
 #include <sstream>
 
+#include "engine/open_model.hpp"
 #include "model/model_store.hpp"
 #include "model/sample_dropout.hpp"
 #include "tokenize/nucleotide_tokenizer.hpp"
@@ -66,7 +67,7 @@ Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus, DataPar
   const std::string& source = !o.resume.empty() ? o.resume : o.init_from;
   if (!source.empty()) {
     // A checkpoint carries its model, tokenizer and training state; --init-from only weights.
-    s.bundle = model::load_model(source, {kTrainingStatePrefix});
+    s.bundle = engine::open_for_training(source, {kTrainingStatePrefix});
     if (s.bundle.model->kind() != s.kind)
       throw Error(source, std::string("is a ") + model::to_string(s.bundle.model->kind()) +
                                    " model; --objective " + o.objective + " needs " + model::to_string(s.kind));
@@ -79,7 +80,7 @@ Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus, DataPar
       config.mask = model::MaskKind::kCausal;
       s.bundle.tokenizer = std::make_shared<tokenize::NucleotideTokenizer>();
     } else if (!o.tokenizer_from.empty()) {
-      s.bundle.tokenizer = model::load_model(o.tokenizer_from).tokenizer;
+      s.bundle.tokenizer = engine::open_for_training(o.tokenizer_from).tokenizer;
     } else if (!dp.active()) {
       s.bundle.tokenizer = train_bpe(corpus, o);
     } else {
@@ -231,9 +232,7 @@ bool time_is_up(const TimeLimit& limit, int64_t step, DataParallel& dp) {
   return up.item<double>() > 0;
 }
 
-}  // namespace
-
-PretrainResult pretrain(const PretrainOptions& o) {
+void check_pretrain_options(const PretrainOptions& o, const ProcessPlacement& placement) {
   if (o.objective != "mlm" && o.objective != "clm")
     throw Error("--objective", "unknown objective '" + o.objective + "' (use mlm or clm)");
   if (o.steps < 1 || o.batch_size < 1 || o.grad_accum < 1)
@@ -241,20 +240,169 @@ PretrainResult pretrain(const PretrainOptions& o) {
   if (o.output.empty()) throw Error("-o/--output", "an output model file is required");
   if (!o.heldout_files.empty() && !o.corpus.holdout_regions.empty())
     throw Error("--heldout", "give held-out files or --holdout regions, not both");
-  const ProcessPlacement placement = placement_from_environment();
   if (o.batch_size % placement.world_size != 0)
     throw Error("--batch-size", std::to_string(o.batch_size) + " (the global batch) is not a multiple of the " +
                                     std::to_string(placement.world_size) + " processes");
+}
+
+// The lines rank 0 prints before the first step (unless --quiet).
+void report_start(const PretrainOptions& o, const Setup& s, const GenomeCorpus& corpus, const SamplingWeights& weights,
+                  double load_seconds, const PretrainResult& result, c10::Device device, DataParallel& dp) {
+  std::fprintf(stderr, "germ pretrain: %s %s model, %s attention, %lld parameters; %lld training bases, held out: %s\n",
+               o.objective.c_str(), model::to_string(s.kind), model::to_string(s.bundle.model->config().normaliser),
+               static_cast<long long>(result.parameters), static_cast<long long>(corpus.train_bases()),
+               o.heldout_files.empty() ? (std::to_string(corpus.holdout_bases()) + " bases").c_str()
+                                       : (std::to_string(o.heldout_files.size()) + " files").c_str());
+  std::fprintf(stderr, "germ pretrain: %zu files read in %.1f s, %.1f MB of packed bases; windows drawn by %s: %s; "
+                       "precision %s\n",
+               corpus.files.size(), load_seconds, corpus.memory_bytes() / 1e6,
+               o.weights_path.empty() ? "sqrt(bases) per file" : o.weights_path.c_str(), weights.summary().c_str(),
+               to_string(o.precision));
+  if (o.precision == Precision::kBf16 && !device.is_cuda() && !cpu_has_native_bf16())
+    std::fprintf(stderr, "germ pretrain: warning: this CPU has no native bf16 (AVX512-BF16/AMX); bf16 autocast is "
+                         "emulated and slower than fp32 here\n");
+  if (dp.active())
+    std::fprintf(stderr, "germ pretrain: data parallel over %d processes (%s), %lld windows per process per micro-batch\n",
+                 dp.world_size(), dp.backend().c_str(), static_cast<long long>(o.batch_size / dp.world_size()));
+}
+
+// Forward and backward over the micro-batches of one step. Every rank draws the whole global
+// batch (windows and per-window seeds) in the same order and keeps its slice, so the union of
+// the slices is the single-process batch. Returns the step's loss summed over the ranks (the
+// gradients are summed too) and adds the tokens trained on to `tokens`.
+double forward_backward(Setup& s, WindowSampler& sampler, TrainingState& state, DataParallel& dp, c10::Device device,
+                        const PretrainOptions& o, const std::vector<at::Tensor>& parameters, int64_t& tokens) {
+  const auto [shard_begin, shard_end] = shard_range(o.batch_size, dp.rank(), dp.world_size());
+  std::vector<Batch> batches;
+  std::vector<std::vector<uint64_t>> batch_seeds;
+  at::Tensor global_tokens = at::zeros({o.grad_accum}, at::kDouble);
+  for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
+    std::vector<std::string> windows;
+    std::vector<uint64_t> seeds;
+    for (int64_t b = 0; b < o.batch_size; ++b) {
+      std::string window = sampler.next();
+      uint64_t seed = state.batch_rng();
+      if (b < shard_begin || b >= shard_end) continue;
+      windows.push_back(std::move(window));
+      seeds.push_back(seed);
+    }
+    batches.push_back(make_batch(s, windows, o.mask_fraction, seeds));
+    batch_seeds.push_back(std::move(seeds));
+    global_tokens.accessor<double, 1>()[micro] = static_cast<double>(batches.back().tokens);
+  }
+  dp.all_reduce_sum(global_tokens);
+  auto tokens_of = global_tokens.accessor<double, 1>();
+  double local_loss = 0;
+  for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
+    if (tokens_of[micro] == 0) continue;
+    model::SampleNoiseScope noise(batch_seeds[micro]);
+    at::Tensor loss = batch_loss_sum(s.bundle.model, batches[micro], device, o.precision) / (tokens_of[micro] * o.grad_accum);
+    loss.backward();
+    local_loss += loss.item<double>();
+    tokens += static_cast<int64_t>(tokens_of[micro]);
+  }
+  at::Tensor step_loss_sum = at::full({1}, local_loss, at::kDouble);
+  dp.all_reduce_sum(step_loss_sum);
+  dp.all_reduce_gradients(parameters);
+  return step_loss_sum.item<double>();
+}
+
+void optimizer_step(torch::optim::AdamW& optimizer, const std::vector<at::Tensor>& parameters, double lr, double clip) {
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  if (clip > 0) torch::nn::utils::clip_grad_norm_(parameters, clip);
+  optimizer.step();
+  optimizer.zero_grad();
+}
+
+// The steps between two evaluations, as the log averages them.
+struct LogInterval {
+  double loss = 0;
+  int64_t steps = 0, tokens = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  int64_t evaluations = 0;  // so far, over the whole run
+
+  void restart() {
+    loss = 0, steps = tokens = 0;
+    start = std::chrono::steady_clock::now();
+  }
+};
+
+// The corpus, with held-out files replacing contig tails; `seconds`: how long reading took.
+GenomeCorpus load_training_corpus(const PretrainOptions& o, double& seconds) {
+  CorpusOptions corpus_options = o.corpus;
+  if (!o.heldout_files.empty()) corpus_options.holdout_fraction = 0;
+  const auto load_start = std::chrono::steady_clock::now();
+  GenomeCorpus corpus = load_corpus(o.inputs, corpus_options);
+  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  return corpus;
+}
+
+void show_progress(util::Progress& progress, int64_t step, double loss, int64_t run_tokens,
+                   std::chrono::steady_clock::time_point run_start) {
+  double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  char detail[96];
+  std::snprintf(detail, sizeof detail, "loss %.4f, %s tokens/s", loss,
+                util::human_count(run_tokens / std::max(run_seconds, 1e-9)).c_str());
+  progress.update(step, detail);
+}
+
+// Rank 0 at an evaluation step: held-out loss, the log line, the per-file report, the result.
+void evaluate_interval(Setup& s, const std::vector<HeldoutSet>& heldout, const PretrainOptions& o, c10::Device device,
+                       int64_t step, double lr, LogInterval& interval, TrainingLog& log, PretrainResult& result) {
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - interval.start).count();
+  double train_loss = interval.loss / interval.steps;
+  const Evaluation evaluation = evaluate(s, heldout, o, device);
+  log.write(step, lr, train_loss, evaluation.loss, interval.tokens / std::max(seconds, 1e-9),
+            per_file_values(o, evaluation));
+  report_per_file(o, heldout, evaluation, step);
+  result.heldout_loss.clear();
+  if (!o.heldout_files.empty())
+    for (size_t i = 0; i < heldout.size(); ++i) result.heldout_loss.emplace_back(heldout[i].name, evaluation.per_set[i]);
+  if (interval.evaluations++ == 0) result.first_train_loss = train_loss;
+  result.last_train_loss = train_loss;
+  result.validation_loss = evaluation.loss;
+  interval.restart();
+}
+
+// The trained model with its provenance (rank 0); checkpoint state is not part of it.
+void save_trained_model(Setup& s, const PretrainOptions& o, int64_t steps, const PretrainResult& result, bool root) {
+  model::GermModel& m = s.bundle.model;
+  m->eval();
+  m->to(c10::Device(c10::kCPU));
+  std::map<std::string, std::string> fields = {
+      {"objective", o.objective}, {"steps", std::to_string(steps)},
+      {"batch_size", std::to_string(o.batch_size)}, {"seq_len", std::to_string(o.seq_len)},
+      {"seed", std::to_string(o.seed)}, {"validation_loss", std::to_string(result.validation_loss)}};
+  std::string inputs;
+  for (const auto& in : o.inputs) inputs += (inputs.empty() ? "" : ",") + in;
+  fields["data"] = inputs;
+  fields["precision"] = to_string(o.precision);
+  if (!o.weights_path.empty()) fields["sampling_weights"] = o.weights_path;
+  std::string heldout_files;
+  for (const auto& in : o.heldout_files) heldout_files += (heldout_files.empty() ? "" : ",") + in;
+  if (!heldout_files.empty()) fields["heldout"] = heldout_files;
+  if (!o.init_from.empty()) {
+    fields["init_from"] = o.init_from;
+    if (!o.attention.empty()) fields["continuation"] = "GERM-T: continued with " + o.attention + " attention";
+  }
+  s.bundle.provenance_json = model::make_provenance(o.command_line, fields);
+  s.bundle.extra_tensors.clear();
+  s.bundle.extra_metadata.clear();
+  if (root) model::save_model(o.output, s.bundle);
+}
+
+}  // namespace
+
+PretrainResult pretrain(const PretrainOptions& o) {
+  const ProcessPlacement placement = placement_from_environment();
+  check_pretrain_options(o, placement);
   const c10::Device device = placement.launched && o.device.is_cuda() ? c10::Device(c10::kCUDA, placement.local_rank) : o.device;
   DataParallel dp(placement, o.dist_timeout, device);
   const bool root = dp.is_root();
   torch::manual_seed(o.seed);
   TimeLimit time_limit(o.time_limit_minutes, o.stop_after_step);
-  CorpusOptions corpus_options = o.corpus;
-  if (!o.heldout_files.empty()) corpus_options.holdout_fraction = 0;  // held-out files replace contig tails
-  const auto load_start = std::chrono::steady_clock::now();
-  GenomeCorpus corpus = load_corpus(o.inputs, corpus_options);
-  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  double load_seconds = 0;
+  GenomeCorpus corpus = load_training_corpus(o, load_seconds);
   const SamplingWeights weights = sampling_weights(corpus, o.weights_path);
   Setup s = set_up_model(o, corpus, dp);
   model::GermModel& m = s.bundle.model;
@@ -281,109 +429,28 @@ PretrainResult pretrain(const PretrainOptions& o) {
   PretrainResult result;
   result.rank = dp.rank();
   result.parameters = m->parameter_count();
-  if (!o.quiet && root)
-    std::fprintf(stderr, "germ pretrain: %s %s model, %s attention, %lld parameters; %lld training bases, held out: %s\n",
-               o.objective.c_str(), model::to_string(s.kind), model::to_string(m->config().normaliser),
-               static_cast<long long>(result.parameters), static_cast<long long>(corpus.train_bases()),
-               o.heldout_files.empty() ? (std::to_string(corpus.holdout_bases()) + " bases").c_str()
-                                       : (std::to_string(o.heldout_files.size()) + " files").c_str());
-  if (!o.quiet && root)
-    std::fprintf(stderr, "germ pretrain: %zu files read in %.1f s, %.1f MB of packed bases; windows drawn by %s: %s; "
-                         "precision %s\n",
-                 corpus.files.size(), load_seconds, corpus.memory_bytes() / 1e6,
-                 o.weights_path.empty() ? "sqrt(bases) per file" : o.weights_path.c_str(), weights.summary().c_str(),
-                 to_string(o.precision));
-  if (!o.quiet && root && o.precision == Precision::kBf16 && !device.is_cuda() && !cpu_has_native_bf16())
-    std::fprintf(stderr, "germ pretrain: warning: this CPU has no native bf16 (AVX512-BF16/AMX); bf16 autocast is "
-                         "emulated and slower than fp32 here\n");
-  if (!o.quiet && root && dp.active())
-    std::fprintf(stderr, "germ pretrain: data parallel over %d processes (%s), %lld windows per process per micro-batch\n",
-                 dp.world_size(), dp.backend().c_str(), static_cast<long long>(o.batch_size / dp.world_size()));
+  if (!o.quiet && root) report_start(o, s, corpus, weights, load_seconds, result, device, dp);
 
   util::Progress progress("pretrain", o.steps, "steps", root ? util::Progress::Mode::kAuto : util::Progress::Mode::kQuiet);
   progress.update(state.step);
-  double interval_loss = 0;
-  int64_t interval_steps = 0, interval_tokens = 0;
-  auto interval_start = std::chrono::steady_clock::now();
-  bool first_interval = true;
+  LogInterval interval;
   const auto run_start = std::chrono::steady_clock::now();
   int64_t run_tokens = 0;
-  const auto [shard_begin, shard_end] = shard_range(o.batch_size, dp.rank(), dp.world_size());
   while (state.step < o.steps) {
-    // Every rank draws the whole global batch (windows and per-window seeds) in the same order
-    // and keeps its slice, so the union of the slices is the single-process batch.
-    std::vector<Batch> batches;
-    std::vector<std::vector<uint64_t>> batch_seeds;
-    at::Tensor global_tokens = at::zeros({o.grad_accum}, at::kDouble);
-    for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
-      std::vector<std::string> windows;
-      std::vector<uint64_t> seeds;
-      for (int64_t b = 0; b < o.batch_size; ++b) {
-        std::string window = sampler.next();
-        uint64_t seed = state.batch_rng();
-        if (b < shard_begin || b >= shard_end) continue;
-        windows.push_back(std::move(window));
-        seeds.push_back(seed);
-      }
-      batches.push_back(make_batch(s, windows, o.mask_fraction, seeds));
-      batch_seeds.push_back(std::move(seeds));
-      global_tokens.accessor<double, 1>()[micro] = static_cast<double>(batches.back().tokens);
-    }
-    dp.all_reduce_sum(global_tokens);
-    auto tokens_of = global_tokens.accessor<double, 1>();
-    double local_loss = 0;
-    for (int64_t micro = 0; micro < o.grad_accum; ++micro) {
-      if (tokens_of[micro] == 0) continue;
-      model::SampleNoiseScope noise(batch_seeds[micro]);
-      at::Tensor loss = batch_loss_sum(m, batches[micro], device, o.precision) / (tokens_of[micro] * o.grad_accum);
-      loss.backward();
-      local_loss += loss.item<double>();
-      interval_tokens += static_cast<int64_t>(tokens_of[micro]);
-    }
-    at::Tensor step_loss_sum = at::full({1}, local_loss, at::kDouble);
-    dp.all_reduce_sum(step_loss_sum);
-    dp.all_reduce_gradients(parameters);
-    const double step_loss = step_loss_sum.item<double>();
+    const double step_loss = forward_backward(s, sampler, state, dp, device, o, parameters, interval.tokens);
     if (!std::isfinite(step_loss))
       throw Error("training", "loss became " + std::to_string(step_loss) + " at step " +
                                   std::to_string(state.step) + "; lower --lr");
-    double lr = schedule.at(state.step);
-    for (auto& group : optimizer->param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    if (o.clip > 0) torch::nn::utils::clip_grad_norm_(parameters, o.clip);
-    optimizer->step();
-    optimizer->zero_grad();
+    const double lr = schedule.at(state.step);
+    optimizer_step(*optimizer, parameters, lr, o.clip);
     ++state.step;
-    interval_loss += step_loss;
-    ++interval_steps;
-
+    interval.loss += step_loss;
+    ++interval.steps;
     // Only rank 0 validates and logs: the weights are the same on every rank.
-    bool eval_now = root && (state.step % o.eval_every == 0 || state.step == o.steps);
-    if (eval_now) {
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count();
-      double train_loss = interval_loss / interval_steps;
-      const Evaluation evaluation = evaluate(s, heldout, o, device);
-      const double val = evaluation.loss;
-      log->write(state.step, lr, train_loss, val, interval_tokens / std::max(seconds, 1e-9),
-                 per_file_values(o, evaluation));
-      report_per_file(o, heldout, evaluation, state.step);
-      result.heldout_loss.clear();
-      if (!o.heldout_files.empty())
-        for (size_t i = 0; i < heldout.size(); ++i) result.heldout_loss.emplace_back(heldout[i].name, evaluation.per_set[i]);
-      if (first_interval) result.first_train_loss = train_loss;
-      first_interval = false;
-      result.last_train_loss = train_loss;
-      result.validation_loss = val;
-      interval_loss = 0;
-      interval_steps = interval_tokens = 0;
-      interval_start = std::chrono::steady_clock::now();
-    }
-    double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    if (root && (state.step % o.eval_every == 0 || state.step == o.steps))
+      evaluate_interval(s, heldout, o, device, state.step, lr, interval, *log, result);
     run_tokens += s.window_bases * o.batch_size * o.grad_accum;
-    char detail[96];
-    std::snprintf(detail, sizeof detail, "loss %.4f, %s tokens/s", step_loss,
-                  util::human_count(run_tokens / std::max(run_seconds, 1e-9)).c_str());
-    progress.update(state.step, detail);
+    show_progress(progress, state.step, step_loss, run_tokens, run_start);
     if (root && o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0 && state.step < o.steps) {
       state.sampler = sampler.state();
       save_checkpoint(checkpoint_path, s.bundle, *optimizer, state);
@@ -402,29 +469,7 @@ PretrainResult pretrain(const PretrainOptions& o) {
     }
   }
   progress.finish();
-
-  m->eval();
-  m->to(c10::Device(c10::kCPU));
-  std::map<std::string, std::string> fields = {
-      {"objective", o.objective}, {"steps", std::to_string(state.step)},
-      {"batch_size", std::to_string(o.batch_size)}, {"seq_len", std::to_string(o.seq_len)},
-      {"seed", std::to_string(o.seed)}, {"validation_loss", std::to_string(result.validation_loss)}};
-  std::string inputs;
-  for (const auto& in : o.inputs) inputs += (inputs.empty() ? "" : ",") + in;
-  fields["data"] = inputs;
-  fields["precision"] = to_string(o.precision);
-  if (!o.weights_path.empty()) fields["sampling_weights"] = o.weights_path;
-  std::string heldout_files;
-  for (const auto& in : o.heldout_files) heldout_files += (heldout_files.empty() ? "" : ",") + in;
-  if (!heldout_files.empty()) fields["heldout"] = heldout_files;
-  if (!o.init_from.empty()) {
-    fields["init_from"] = o.init_from;
-    if (!o.attention.empty()) fields["continuation"] = "GERM-T: continued with " + o.attention + " attention";
-  }
-  s.bundle.provenance_json = model::make_provenance(o.command_line, fields);
-  s.bundle.extra_tensors.clear();
-  s.bundle.extra_metadata.clear();
-  if (root) model::save_model(o.output, s.bundle);
+  save_trained_model(s, o, state.step, result, root);
   // The other ranks finish only once the model exists, so any rank's exit status reports the job.
   dp.barrier();
   result.steps = state.step;

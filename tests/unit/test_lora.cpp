@@ -4,12 +4,14 @@
 
 #include <map>
 
+#include "engine/lora.hpp"
 #include "model/transformer.hpp"
 #include "quant/nf4.hpp"
-#include "train/lora.hpp"
+#include "train/lora_training.hpp"
 #include "util/error.hpp"
 
 using namespace germ;
+using namespace germ::engine;
 using namespace germ::train;
 
 namespace {

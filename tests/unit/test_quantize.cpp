@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 
+#include "engine/open_model.hpp"
 #include "model/model_store.hpp"
 #include "model/token_batch.hpp"
 #include "quant/calibration.hpp"
@@ -16,7 +17,6 @@
 #include "quant/quantized_store.hpp"
 #include "test_support.hpp"
 #include "tokenize/nucleotide_tokenizer.hpp"
-#include "train/finetune.hpp"
 #include "util/error.hpp"
 
 using namespace germ;
@@ -225,10 +225,10 @@ TEST_F(QuantizedFile, RoundTripsAndIntegerMatchesFakeQuant) {
     store_quantization(b, q);
     model::save_model(path(bits + ".safetensors"), b);
 
-    model::ModelBundle fake = train::load_classifier(path(bits + ".safetensors"), Execution::kFakeQuant);
+    model::ModelBundle fake = engine::open_model(path(bits + ".safetensors"), {Execution::kFakeQuant}).bundle;
     EXPECT_TRUE(quant::is_quantized(fake));
     EXPECT_LT(relative_error(logits(fake, eval), in_memory), 1e-5) << bits;
-    model::ModelBundle integer = train::load_classifier(path(bits + ".safetensors"), Execution::kInteger);
+    model::ModelBundle integer = engine::open_model(path(bits + ".safetensors"), {Execution::kInteger}).bundle;
     // The paths differ in float rounding after each product; where that flips the rounding
     // of a later activation by one step the logits move a little, never the decisions.
     at::Tensor integer_logits = logits(integer, eval);
@@ -259,7 +259,7 @@ TEST_F(QuantizedFile, DamageIsReportedAsCorruption) {
   };
   auto expect_corrupted = [&](const std::string& file, const std::string& what) {
     try {
-      train::load_classifier(file);
+      engine::open_model(file);
       ADD_FAILURE() << what << ": loaded";
     } catch (const ModelCorrupted& e) {
       EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <random>
 
-#include "io/alignment_file.hpp"
+#include "write/alignment_writer.hpp"
 #include "model/focus.hpp"
 #include "model/token_batch.hpp"
 #include "score/fasta_scorer.hpp"
@@ -205,13 +205,13 @@ TEST(ReadScorerClassifier, ClassProbabilitiesAreMeansOverTiles) {
 }
 
 TEST(ReadScorerFormats, OutputTypeOverridesTheNameWhichOverridesSam) {
-  using io::AlignmentFormat;
-  EXPECT_EQ(io::parse_alignment_format("", "out.bam"), AlignmentFormat::kBam);
-  EXPECT_EQ(io::parse_alignment_format("", "out.cram"), AlignmentFormat::kCram);
-  EXPECT_EQ(io::parse_alignment_format("", "out.sam"), AlignmentFormat::kSam);
-  EXPECT_EQ(io::parse_alignment_format("", "-"), AlignmentFormat::kSam);
-  EXPECT_EQ(io::parse_alignment_format("", "out.txt"), AlignmentFormat::kSam);
-  EXPECT_EQ(io::parse_alignment_format("BAM", "out.sam"), AlignmentFormat::kBam);
-  EXPECT_EQ(io::parse_alignment_format("cram", "-"), AlignmentFormat::kCram);
-  EXPECT_THROW(io::parse_alignment_format("bedgraph", "out.bam"), Error);
+  using write::AlignmentFormat;
+  EXPECT_EQ(write::parse_alignment_format("", "out.bam"), AlignmentFormat::kBam);
+  EXPECT_EQ(write::parse_alignment_format("", "out.cram"), AlignmentFormat::kCram);
+  EXPECT_EQ(write::parse_alignment_format("", "out.sam"), AlignmentFormat::kSam);
+  EXPECT_EQ(write::parse_alignment_format("", "-"), AlignmentFormat::kSam);
+  EXPECT_EQ(write::parse_alignment_format("", "out.txt"), AlignmentFormat::kSam);
+  EXPECT_EQ(write::parse_alignment_format("BAM", "out.sam"), AlignmentFormat::kBam);
+  EXPECT_EQ(write::parse_alignment_format("cram", "-"), AlignmentFormat::kCram);
+  EXPECT_THROW(write::parse_alignment_format("bedgraph", "out.bam"), Error);
 }

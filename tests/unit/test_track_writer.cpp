@@ -11,15 +11,15 @@
 #include <functional>
 #include <random>
 
-#include "score/track_writer.hpp"
+#include "write/track_writer.hpp"
 #include "util/error.hpp"
 #include "util/output_file.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace germ;
-using score::TrackFormat;
-using score::TrackWriterOptions;
+using write::TrackFormat;
+using write::TrackWriterOptions;
 
 namespace {
 
@@ -92,21 +92,21 @@ std::string bgzf_text(const std::string& file) {
 }  // namespace
 
 TEST(TrackFormat, ParsesTheOTypes) {
-  EXPECT_EQ(score::parse_track_format(""), TrackFormat::kBedGraph);
-  EXPECT_EQ(score::parse_track_format("b"), TrackFormat::kBedGraph);
-  EXPECT_EQ(score::parse_track_format("bedgraph"), TrackFormat::kBedGraph);
-  EXPECT_EQ(score::parse_track_format("z"), TrackFormat::kBedGraphGz);
-  EXPECT_EQ(score::parse_track_format("bedgraph.gz"), TrackFormat::kBedGraphGz);
-  EXPECT_EQ(score::parse_track_format("bw"), TrackFormat::kBigWig);
-  EXPECT_EQ(score::parse_track_format("bigwig"), TrackFormat::kBigWig);
-  EXPECT_EQ(error_of([] { score::parse_track_format("v"); }),
+  EXPECT_EQ(write::parse_track_format(""), TrackFormat::kBedGraph);
+  EXPECT_EQ(write::parse_track_format("b"), TrackFormat::kBedGraph);
+  EXPECT_EQ(write::parse_track_format("bedgraph"), TrackFormat::kBedGraph);
+  EXPECT_EQ(write::parse_track_format("z"), TrackFormat::kBedGraphGz);
+  EXPECT_EQ(write::parse_track_format("bedgraph.gz"), TrackFormat::kBedGraphGz);
+  EXPECT_EQ(write::parse_track_format("bw"), TrackFormat::kBigWig);
+  EXPECT_EQ(write::parse_track_format("bigwig"), TrackFormat::kBigWig);
+  EXPECT_EQ(error_of([] { write::parse_track_format("v"); }),
             "-O: unknown output type 'v' (use bedgraph, z or bigwig)");
 }
 
 TEST_F(TrackWriterTest, BedGraphTextMergesAbuttingEqualValues) {
   auto o = options(path("out.bedgraph"), TrackFormat::kBedGraph);
   o.track_line = "track type=bedGraph name=\"germ ll\"";
-  auto writer = score::make_track_writer(o);
+  auto writer = write::make_track_writer(o);
   writer->write("chr1", 0, 1, 0.5f);
   writer->write("chr1", 1, 2, 0.5f);         // abuts, same value: merged
   writer->write("chr1", 2, 3, 0.50000001f);  // prints as 0.5 too: merged
@@ -131,10 +131,10 @@ TEST_F(TrackWriterTest, BedGraphTextMergesAbuttingEqualValues) {
 
 TEST_F(TrackWriterTest, EmptyBedGraphIsTheTrackLineAlone) {
   auto o = options(path("empty.bedgraph"), TrackFormat::kBedGraph);
-  score::make_track_writer(o)->commit();
+  write::make_track_writer(o)->commit();
   EXPECT_EQ(util::read_whole_file(o.path), "");
   o.track_line = "browser position chr1:1-100\ntrack type=bedGraph\n";
-  score::make_track_writer(o)->commit();
+  write::make_track_writer(o)->commit();
   EXPECT_EQ(util::read_whole_file(o.path), o.track_line);
 }
 
@@ -142,7 +142,7 @@ TEST_F(TrackWriterTest, BgzipWithTabixIndexAnswersRegionQueries) {
   auto o = options(path("out.bedgraph.gz"), TrackFormat::kBedGraphGz);
   o.write_index = true;
   o.track_line = "track type=bedGraph";  // skipped by the index (line_skip)
-  auto writer = score::make_track_writer(o);
+  auto writer = write::make_track_writer(o);
   for (int64_t i = 0; i < 5000; ++i) writer->write("chr1", i, i + 1, static_cast<float>(i % 7));
   writer->write("chr2", 0, 4, 1);
   writer->write("chr2", 4, 6, 2);
@@ -172,7 +172,7 @@ TEST_F(TrackWriterTest, TabixToolReadsTheIndex) {
   auto o = options(path("tool.bedgraph.gz"), TrackFormat::kBedGraphGz);
   o.write_index = true;
   o.track_line = "track type=bedGraph";
-  auto writer = score::make_track_writer(o);
+  auto writer = write::make_track_writer(o);
   writer->write("chr1", 0, 5, 1.5f);
   writer->write("chr2", 5, 9, 2.5f);
   writer->write("chr2", 9, 20, 3.5f);
@@ -197,7 +197,7 @@ TEST_F(TrackWriterTest, BigWigReadsBackThroughLibBigWig) {
   std::vector<float> chr1(30000, NAN), chr2(5000, NAN), chr10(200, NAN);
   std::mt19937 random(7);
   std::uniform_real_distribution<float> uniform(-3.0f, 1.0f);
-  auto writer = score::make_track_writer(o);
+  auto writer = write::make_track_writer(o);
   // Many distinct values in several libBigWig blocks (one holds ~2,700 records) and batches.
   for (int64_t i = 0; i + 2 <= 30000; i += 3) {
     float v = uniform(random);
@@ -251,7 +251,7 @@ TEST_F(TrackWriterTest, WriterWithoutCommitLeavesNoFile) {
     auto o = options(path("abandoned"), format);
     o.write_index = format == TrackFormat::kBedGraphGz;
     o.chrom_sizes = {{"chr1", 100000}};
-    auto writer = score::make_track_writer(o);
+    auto writer = write::make_track_writer(o);
     for (int64_t i = 0; i < 20000; ++i) writer->write("chr1", i, i + 1, static_cast<float>(i));
     EXPECT_EQ(files_in_dir(), 1u);  // the temporary
     writer.reset();
@@ -260,7 +260,7 @@ TEST_F(TrackWriterTest, WriterWithoutCommitLeavesNoFile) {
   // A commit that fails (here the temporary has vanished) leaves nothing either.
   auto o = options(path("gone.bedgraph.gz"), TrackFormat::kBedGraphGz);
   o.write_index = true;
-  auto writer = score::make_track_writer(o);
+  auto writer = write::make_track_writer(o);
   writer->write("chr1", 0, 1, 1);
   for (const auto& entry : fs::directory_iterator(dir_)) fs::remove(entry.path());
   EXPECT_NE(error_of([&] { writer->commit(); }), "(no error)");
@@ -272,7 +272,7 @@ TEST_F(TrackWriterTest, BigWigSummaryHoldsTheTrueExtremes) {
   // libBigWig's own running maximum stays at DBL_MIN for a track of negative values.
   auto o = options(path("negative.bw"), TrackFormat::kBigWig);
   o.chrom_sizes = {{"chr1", 100}};
-  auto writer = score::make_track_writer(o);
+  auto writer = write::make_track_writer(o);
   writer->write("chr1", 0, 10, -1.0f);
   writer->write("chr1", 10, 20, -2.0f);
   writer->write("chr1", 20, 30, -3.0f);
@@ -288,36 +288,36 @@ TEST_F(TrackWriterTest, BigWigSummaryHoldsTheTrueExtremes) {
 TEST_F(TrackWriterTest, InvalidOptionsAreErrors) {
   auto bigwig = options("-", TrackFormat::kBigWig);
   bigwig.chrom_sizes = {{"chr1", 10}};
-  EXPECT_EQ(error_of([&] { score::make_track_writer(bigwig); }),
+  EXPECT_EQ(error_of([&] { write::make_track_writer(bigwig); }),
             "stdout: bigWig output needs a file name (-o)");
   auto index = options(path("x.bedgraph"), TrackFormat::kBedGraph);
   index.write_index = true;
-  EXPECT_EQ(error_of([&] { score::make_track_writer(index); }),
+  EXPECT_EQ(error_of([&] { write::make_track_writer(index); }),
             "-W: a tabix index needs bgzip bedGraph output (-O z)");
   index.format = TrackFormat::kBigWig;
-  EXPECT_NE(error_of([&] { score::make_track_writer(index); }).find("-W: "), std::string::npos);
+  EXPECT_NE(error_of([&] { write::make_track_writer(index); }).find("-W: "), std::string::npos);
   index.format = TrackFormat::kBedGraphGz;
   index.path = "-";
-  EXPECT_EQ(error_of([&] { score::make_track_writer(index); }),
+  EXPECT_EQ(error_of([&] { write::make_track_writer(index); }),
             "-W: a tabix index needs an output file name (-o), not stdout");
   auto sizes = options(path("x.bw"), TrackFormat::kBigWig);
-  EXPECT_NE(error_of([&] { score::make_track_writer(sizes); }).find("needs the chromosome sizes"),
+  EXPECT_NE(error_of([&] { write::make_track_writer(sizes); }).find("needs the chromosome sizes"),
             std::string::npos);
   sizes.chrom_sizes = {{"chr1", 10}, {"chr1", 20}};
-  EXPECT_NE(error_of([&] { score::make_track_writer(sizes); }).find("twice"), std::string::npos);
+  EXPECT_NE(error_of([&] { write::make_track_writer(sizes); }).find("twice"), std::string::npos);
   sizes.chrom_sizes = {{"chr1", int64_t{1} << 32}};
-  EXPECT_NE(error_of([&] { score::make_track_writer(sizes); }).find("4294967295"), std::string::npos);
+  EXPECT_NE(error_of([&] { write::make_track_writer(sizes); }).find("4294967295"), std::string::npos);
   sizes.chrom_sizes = {{"chr1", 10}};
   sizes.track_line = "track type=bedGraph";
-  EXPECT_NE(error_of([&] { score::make_track_writer(sizes); }).find("--track-line: "), std::string::npos);
+  EXPECT_NE(error_of([&] { write::make_track_writer(sizes); }).find("--track-line: "), std::string::npos);
   EXPECT_EQ(files_in_dir(), 0u);
 }
 
 TEST_F(TrackWriterTest, RecordsOutOfOrderAreErrors) {
-  auto rejected = [&](TrackFormat format, const std::function<void(score::TrackWriter&)>& writes) {
+  auto rejected = [&](TrackFormat format, const std::function<void(write::TrackWriter&)>& writes) {
     auto o = options(path("order"), format);
     o.chrom_sizes = {{"chr1", 100}, {"chr2", 100}};
-    auto writer = score::make_track_writer(o);
+    auto writer = write::make_track_writer(o);
     std::string error = error_of([&] { writes(*writer); });
     EXPECT_NE(error_of([&] { writer->commit(); }), "(no error)");  // the writer is spent
     writer.reset();
@@ -352,7 +352,7 @@ TEST_F(TrackWriterTest, WriteErrorsAreReported) {
     o.write_index = format == TrackFormat::kBedGraphGz;
     o.chrom_sizes = {{"chr1", 1 << 20}};
     try {
-      auto writer = score::make_track_writer(o);
+      auto writer = write::make_track_writer(o);
       for (int64_t i = 0; i < 200000; ++i) writer->write("chr1", i, i + 1, uniform(random));
       writer->commit();
     } catch (const Error& error) {

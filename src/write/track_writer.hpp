@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace germ::score {
+namespace germ::write {
 
 enum class TrackFormat { kBedGraph, kBedGraphGz, kBigWig };
 
@@ -44,4 +44,4 @@ class TrackWriter {
 // output.
 std::unique_ptr<TrackWriter> make_track_writer(const TrackWriterOptions& options);
 
-}  // namespace germ::score
+}  // namespace germ::write

@@ -1,10 +1,9 @@
-#include "score/track_writer.hpp"
+#include "write/track_writer.hpp"
 
 #include <bigWig.h>
 extern "C" {  // bwCommon.h, unlike bigWig.h, has no C++ guard
 #include <bwCommon.h>  // bwFinalize: called directly so that its result is not lost (see finish())
 }
-#include <fcntl.h>
 #include <htslib/bgzf.h>
 #include <htslib/tbx.h>
 #include <unistd.h>
@@ -24,8 +23,9 @@ extern "C" {  // bwCommon.h, unlike bigWig.h, has no C++ guard
 #include "util/error.hpp"
 #include "util/file_sync.hpp"
 #include "util/output_file.hpp"
+#include "write/committed_output.hpp"
 
-namespace germ::score {
+namespace germ::write {
 
 TrackWriter::~TrackWriter() = default;
 
@@ -158,15 +158,7 @@ class BgzfSink : public TextSink {
 
   ~BgzfSink() override {
     if (!file_) return;
-    if (stdout_fd_ >= 0) {
-      // Abandoned: what is still buffered and the EOF block go to /dev/null, so that a reader
-      // of the pipe does not take the truncated stream for a complete one.
-      int null_fd = ::open("/dev/null", O_WRONLY);
-      if (null_fd >= 0) {
-        ::dup2(null_fd, stdout_fd_);
-        ::close(null_fd);
-      }
-    }
+    discard_abandoned_stdout(stdout_fd_);
     bgzf_close(file_);  // the temporaries are removed by their TemporaryPath
   }
 
@@ -179,26 +171,24 @@ class BgzfSink : public TextSink {
   void commit() override {
     BGZF* file = file_;
     file_ = nullptr;
-    errno = 0;
-    if (bgzf_close(file) != 0) throw Error(subject_, "write failed: " + reason(errno));
-    if (!data_) return;
-    sync_file(data_->path(), subject_);
+    CommitSteps steps;
     if (index_) {
-      errno = 0;
-      int built = tbx_index_build2(data_->path().c_str(), index_->path().c_str(), 0, &index_conf_);
-      if (built != 0) throw Error(path_ + ".tbi", "cannot build the tabix index: " + reason(errno));
-      sync_file(index_->path(), path_ + ".tbi");
-      index_->commit();
+      steps.after_sync = [&] { build_index(); };
+      steps.if_rename_fails = [&] { std::remove((path_ + ".tbi").c_str()); };  // no index without its data
     }
-    try {
-      data_->commit();
-    } catch (...) {
-      if (index_) std::remove((path_ + ".tbi").c_str());  // no index without its data
-      throw;
-    }
+    close_sync_commit([&] { return bgzf_close(file); }, data_ ? &*data_ : nullptr, subject_, steps);
   }
 
  private:
+  // On the synced data, renamed to <path>.tbi just before the data.
+  void build_index() {
+    errno = 0;
+    int built = tbx_index_build2(data_->path().c_str(), index_->path().c_str(), 0, &index_conf_);
+    if (built != 0) throw Error(path_ + ".tbi", "cannot build the tabix index: " + reason(errno));
+    sync_file(index_->path(), path_ + ".tbi");
+    index_->commit();
+  }
+
   std::string path_;
   std::string subject_;
   int stdout_fd_ = -1;
@@ -462,4 +452,4 @@ std::unique_ptr<TrackWriter> make_track_writer(const TrackWriterOptions& options
   return std::make_unique<BedGraphWriter>(options.path, std::move(header), std::move(sink));
 }
 
-}  // namespace germ::score
+}  // namespace germ::write

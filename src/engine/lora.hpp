@@ -1,9 +1,9 @@
 #pragma once
-// Parameter-efficient fine-tuning through GermLinear's hooks, without changing model code:
-//   LoRA  (Hu et al. 2021):        y = x W^T + b + (alpha / r) * dropout(x) A^T B^T
-//   QLoRA (Dettmers et al. 2023):  the same with W stored as NF4 and dequantised on the fly
-//   LoftQ (Li et al. 2023):        QLoRA whose Q, A, B are initialised jointly so that
-//                                  Q + (alpha / r) B A approximates W
+// LoRA adapters through GermLinear's hooks, without changing model code (Hu et al. 2021):
+//   y = x W^T + b + (alpha / r) * dropout(x) A^T B^T
+// with W optionally stored as NF4 and dequantised on the fly: QLoRA and LoftQ, whose base
+// weights train/lora_training.hpp chooses through a BaseWeightPolicy. Here because running a
+// classifier saved in adapter form needs them as much as fine-tuning does (engine/open_model).
 // Attaching freezes every base parameter except the classification head (pooler.dense and
 // classifier stay trainable, as PEFT's modules_to_save does for sequence classification);
 // the adapters and the head are what the optimizer trains.
@@ -20,7 +20,7 @@
 #include "model/transformer.hpp"
 #include "quant/nf4.hpp"
 
-namespace germ::train {
+namespace germ::engine {
 
 // Targets name linear layers by their module name or any dotted suffix of it: "Wqkv",
 // "attention.output.dense", "mlp.wo", "mlp.gated_layers", "encoder.layer.3.mlp.wo", or
@@ -114,14 +114,29 @@ std::vector<std::string> adaptable_linear_names(model::GermModel& model);
 // Attach adapters to the targets (germ::Error listing the available names when a target
 // matches nothing, or when a layer already has hooks) and freeze the base model.
 std::shared_ptr<LoraSet> attach_lora(model::GermModel& model, const LoraOptions& options);
-// As attach_lora, and additionally store every transformer-block linear weight (all-linear,
-// plus any target outside the blocks) as NF4, releasing its fp32 storage: the parameter
-// becomes an empty tensor until merge_lora. As in QLoRA, layers that are not targets are
-// quantised too (that is where the memory goes); only targets get adapters. Attach after
-// moving the model to its device: the NF4 codes live where the weights were.
-std::shared_ptr<LoraSet> attach_qlora(model::GermModel& model, const LoraOptions& options);
-// As attach_qlora, with each target's NF4 weight and adapter initialised by LoftQ.
-std::shared_ptr<LoraSet> attach_loftq(model::GermModel& model, const LoraOptions& options, int iterations = 5);
+
+// How attach_adapters treats the base weights: plain LoRA keeps them in fp32 (no policy);
+// QLoRA and LoftQ (train/lora_training.hpp) store transformer-block linears as NF4.
+class BaseWeightPolicy {
+ public:
+  virtual ~BaseWeightPolicy() = default;
+  // Whether a layer's weight becomes NF4; `adapted`: the layer is one of the targets.
+  virtual bool quantises(const std::string& layer, bool adapted) const = 0;
+  // Called for every target before the model is touched: a germ::Error refuses it.
+  virtual void check_target(const std::string& layer, const model::GermLinearImpl& linear) const {}
+  // The NF4 weight of a layer that quantises(); may initialise the layer's adapter as well
+  // (null when the layer is not a target).
+  virtual quant::Nf4Tensor quantise(const at::Tensor& weight, LoraAdapter* adapter) const = 0;
+};
+
+// attach_lora with the base weights `policy` chooses (null: fp32, as attach_lora). Layers the
+// policy quantises get hooks even without an adapter, and their fp32 storage is released: the
+// parameter becomes an empty tensor until merge_lora.
+std::shared_ptr<LoraSet> attach_adapters(model::GermModel& model, const LoraOptions& options,
+                                         const BaseWeightPolicy* policy);
+
+// True for the linear layers of the transformer blocks (encoder.layer.*), what "all-linear" names.
+bool in_transformer_blocks(const std::string& layer);
 
 // Folds the adapters into the weights, W = base + (alpha/r) B A (base dequantised for
 // QLoRA/LoftQ, restoring the fp32 weight), and removes the hooks. Parameters keep the
@@ -129,23 +144,10 @@ std::shared_ptr<LoraSet> attach_loftq(model::GermModel& model, const LoraOptions
 // weights are empty tensors until then.
 void merge_lora(model::GermModel& model, LoraSet& set);
 
-// The head parameters left trainable plus every adapter factor.
-std::vector<at::Tensor> trainable_parameters(model::GermModel& model, const LoraSet& set);
-
 // Adapter tensors by name ("lora.<module>.A"/".B"), e.g. for ModelBundle::extra_tensors.
 std::map<std::string, at::Tensor> lora_tensors(const LoraSet& set);
 // Copies saved adapters in; names outside "lora." are ignored (a bundle's other extras).
 // germ::Error for a missing adapter tensor, an unknown "lora." name or a shape mismatch.
 void load_lora_tensors(LoraSet& set, const std::map<std::string, at::Tensor>& tensors);
 
-// LoftQ's alternating initialisation for one weight W [out, in]: Q_0 = 0, A B = 0; then T
-// times Q_t = NF4(W - s B A) and s B A = the rank-r truncated SVD of W - deq(Q_t), with
-// sqrt(S) split evenly between the factors (s = alpha / r).
-struct LoftqInit {
-  quant::Nf4Tensor q;
-  at::Tensor A, B;  // [r, in], [out, r]
-};
-LoftqInit loftq_initialise(const at::Tensor& weight, int64_t rank, double scaling, int iterations,
-                           bool double_quant = true);
-
-}  // namespace germ::train
+}  // namespace germ::engine

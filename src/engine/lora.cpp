@@ -1,4 +1,4 @@
-#include "train/lora.hpp"
+#include "engine/lora.hpp"
 
 #include <torch/nn/functional/linear.h>
 #include <torch/nn/init.h>
@@ -6,13 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <tuple>
 
 #include "model/module_path.hpp"
 #include "model/sample_dropout.hpp"
 #include "util/error.hpp"
 
-namespace germ::train {
+namespace germ::engine {
 namespace {
 
 namespace F = torch::nn::functional;
@@ -71,8 +70,6 @@ std::vector<bool> select_targets(const std::vector<NamedLinear>& linears, const 
   }
   return selected;
 }
-
-enum class BaseWeight { kFloat, kNf4, kLoftq };
 
 }  // namespace
 
@@ -162,21 +159,19 @@ int64_t LoraSet::replaced_fp32_bytes() const {
 // Builds a LoraSet; a friend of LoraSet so that the set's entries stay read-only outside.
 class LoraBuilder {
  public:
-  static std::shared_ptr<LoraSet> attach(model::GermModel& model, const LoraOptions& options, BaseWeight base,
-                                         int loftq_iterations) {
+  static std::shared_ptr<LoraSet> attach(model::GermModel& model, const LoraOptions& options,
+                                         const BaseWeightPolicy* policy) {
     options.validate();
     std::vector<NamedLinear> linears = adaptable_linears(model);
     std::vector<bool> adapted = select_targets(linears, options.targets);
-    auto touched = [&](size_t i) { return adapted[i] || (base != BaseWeight::kFloat && in_blocks(linears[i].name)); };
+    auto quantised = [&](size_t i) { return policy && policy->quantises(linears[i].name, adapted[i]); };
+    auto touched = [&](size_t i) { return adapted[i] || quantised(i); };
     // Everything that can fail is checked before the model is touched.
     for (size_t i = 0; i < linears.size(); ++i) {
       const auto& linear = linears[i].linear;
       if (touched(i) && linear->hooks())
         throw Error("lora", linears[i].name + " already has hooks (adapters attached twice?)");
-      if (adapted[i] && base == BaseWeight::kLoftq && options.rank > std::min(linear->in_features, linear->out_features))
-        throw Error("--rank", "LoftQ needs a rank of at most " +
-                                  std::to_string(std::min(linear->in_features, linear->out_features)) + " for " +
-                                  linears[i].name);
+      if (adapted[i] && policy) policy->check_target(linears[i].name, *linear);
     }
 
     at::NoGradGuard no_grad;
@@ -187,22 +182,14 @@ class LoraBuilder {
       auto& [name, linear] = linears[i];
       at::Tensor& weight = linear->weight;
       std::shared_ptr<LoraAdapter> adapter;
-      std::optional<quant::Nf4Tensor> nf4;
       if (adapted[i]) {
         adapter = model::register_at(*set, kAdapterPrefix + name,
                                      std::make_shared<LoraAdapter>(linear->in_features, linear->out_features,
                                                                    options.rank));
         adapter->to(weight.device(), weight.scalar_type());
       }
-      if (adapted[i] && base == BaseWeight::kLoftq) {
-        LoftqInit init = loftq_initialise(weight, options.rank, options.scaling(), loftq_iterations,
-                                          options.double_quant);
-        adapter->A.copy_(init.A);
-        adapter->B.copy_(init.B);
-        nf4 = std::move(init.q);
-      } else if (base != BaseWeight::kFloat) {
-        nf4 = quant::nf4_quantize(weight, options.double_quant);
-      }
+      std::optional<quant::Nf4Tensor> nf4;
+      if (quantised(i)) nf4 = policy->quantise(weight, adapter.get());
       auto hooks = std::make_shared<LoraHooks>(linear.ptr(), adapter, options.scaling(), options.dropout, nf4);
       // The fp32 copy goes: the NF4 codes are the weight from now on (merge_lora restores it).
       if (nf4) weight.set_data(at::empty({0}, weight.options()));
@@ -220,17 +207,15 @@ std::vector<std::string> adaptable_linear_names(model::GermModel& model) {
 }
 
 std::shared_ptr<LoraSet> attach_lora(model::GermModel& model, const LoraOptions& options) {
-  return LoraBuilder::attach(model, options, BaseWeight::kFloat, 0);
+  return LoraBuilder::attach(model, options, nullptr);
 }
 
-std::shared_ptr<LoraSet> attach_qlora(model::GermModel& model, const LoraOptions& options) {
-  return LoraBuilder::attach(model, options, BaseWeight::kNf4, 0);
+std::shared_ptr<LoraSet> attach_adapters(model::GermModel& model, const LoraOptions& options,
+                                         const BaseWeightPolicy* policy) {
+  return LoraBuilder::attach(model, options, policy);
 }
 
-std::shared_ptr<LoraSet> attach_loftq(model::GermModel& model, const LoraOptions& options, int iterations) {
-  if (iterations < 1) throw Error("--loftq-iterations", "must be at least 1");
-  return LoraBuilder::attach(model, options, BaseWeight::kLoftq, iterations);
-}
+bool in_transformer_blocks(const std::string& layer) { return in_blocks(layer); }
 
 void merge_lora(model::GermModel& model, LoraSet& set) {
   if (set.merged_) throw Error("lora", "the adapters are already merged");
@@ -246,14 +231,6 @@ void merge_lora(model::GermModel& model, LoraSet& set) {
     e.linear->set_hooks(nullptr);
   }
   set.merged_ = true;
-}
-
-std::vector<at::Tensor> trainable_parameters(model::GermModel& model, const LoraSet& set) {
-  std::vector<at::Tensor> out;
-  for (const auto& p : model->parameters())
-    if (p.requires_grad()) out.push_back(p);
-  for (const auto& p : set.parameters()) out.push_back(p);
-  return out;
 }
 
 std::map<std::string, at::Tensor> lora_tensors(const LoraSet& set) {
@@ -278,28 +255,4 @@ void load_lora_tensors(LoraSet& set, const std::map<std::string, at::Tensor>& te
   }
 }
 
-LoftqInit loftq_initialise(const at::Tensor& weight, int64_t rank, double scaling, int iterations,
-                           bool double_quant) {
-  if (iterations < 1) throw Error("--loftq-iterations", "must be at least 1");
-  if (weight.dim() != 2) throw Error("loftq", "needs a matrix");
-  if (rank < 1 || rank > std::min(weight.size(0), weight.size(1)))
-    throw Error("--rank", "must be between 1 and " + std::to_string(std::min(weight.size(0), weight.size(1))) +
-                                   " for a " + c10::str(weight.sizes()) + " weight");
-  at::NoGradGuard no_grad;
-  at::Tensor w = weight.detach().to(at::kFloat);
-  at::Tensor low_rank = at::zeros_like(w);  // s B A of the previous iteration
-  LoftqInit init;
-  for (int t = 0; t < iterations; ++t) {
-    init.q = quant::nf4_quantize(w - low_rank, double_quant);
-    at::Tensor u, s, vh;
-    std::tie(u, s, vh) = at::linalg_svd(w - quant::nf4_dequantize(init.q), /*full_matrices=*/false);
-    // s B A = U_r S_r Vh_r, with sqrt(S_r / s) on each side so both factors have the same scale.
-    at::Tensor root = (s.slice(0, 0, rank) / scaling).sqrt();
-    init.B = u.slice(1, 0, rank) * root.unsqueeze(0);
-    init.A = root.unsqueeze(1) * vh.slice(0, 0, rank);
-    low_rank = init.B.mm(init.A) * scaling;
-  }
-  return init;
-}
-
-}  // namespace germ::train
+}  // namespace germ::engine
