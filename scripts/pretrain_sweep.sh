@@ -4,7 +4,7 @@
 # SWEEP_EVALS-th of the budget, then scripts/pretrain_sweep_report.py writes the table and the plot.
 # Usage: scripts/pretrain_sweep.sh OUT_DIR CORPUS_DIR SHAPE.json[:SEQ_LEN] ...
 #   SWEEP_FLOPS (8e13), SWEEP_TOKENS_PER_STEP (8192), SWEEP_LR (2e-3), SWEEP_THREADS (2),
-#   SWEEP_EVALS (8), SWEEP_WEIGHTS (a --weights TSV) override the plan.
+#   SWEEP_EVALS (8), SWEEP_WEIGHTS (a --weights TSV), SWEEP_CHECKPOINT_EVERY (10 steps) override the plan.
 # A finished shape (its model file) is kept; an interrupted one resumes from its checkpoint.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +31,7 @@ for spec in "$@"; do
   echo "pretrain_sweep: $name: $steps steps x $batch x $seq_len bases, $per_token FLOP/token" >&2
   nice "$germ" pretrain --objective clm --config "$config" --steps "$steps" --batch-size "$batch" \
     --seq-len "$seq_len" --lr "$lr" --schedule cosine --eval-every $(((steps + evals - 1) / evals)) \
-    --eval-windows 48 --checkpoint-every 100 -@ "$threads" "${weights[@]}" "${resume[@]}" \
+    --eval-windows 48 --checkpoint-every "${SWEEP_CHECKPOINT_EVERY:-10}" -@ "$threads" "${weights[@]}" "${resume[@]}" \
     -o "$out/$name.safetensors" "$corpus"/train/*.fa.gz --heldout "$corpus"/heldout/*.fa.gz \
     2> "$out/$name.err"
   echo "$per_token $tokens_per_step" > "$out/$name.flops_per_token"

@@ -177,12 +177,14 @@ struct ChosenLr {
   double lr = 0;
   double rule = 0;     // default_finetune_lr for this model
   std::string source;  // for the provenance
+  bool from_range_test = false;  // --lr auto: the chance warning then suggests other options
 };
 
 ChosenLr choose_lr(const StepContext& c, const std::vector<std::pair<std::string, at::Tensor>>& named,
                    const EncodedSet& train, const FinetuneOptions& o) {
   ChosenLr chosen;
   chosen.rule = default_finetune_lr(o.method, c.model->config().hidden);
+  chosen.from_range_test = o.lr_auto;
   if (!o.lr_auto) {
     chosen.lr = o.lr > 0 ? o.lr : chosen.rule;
     chosen.source = o.lr > 0 ? "--lr" : "width rule (hidden " + std::to_string(c.model->config().hidden) + ")";
@@ -417,7 +419,8 @@ class FinetuneLoop {
         best_state_.clear();
         for (auto& [name, tensor] : s_.named) best_state_.push_back(tensor.detach().clone());
       }
-      chance_verdict = chance_->at_evaluation(step_, plan_.total_steps, metrics.mcc, best_mcc_, lr_.lr, lr_.rule);
+      chance_verdict = chance_->at_evaluation(step_, plan_.total_steps, metrics.mcc, best_mcc_, lr_.lr, lr_.rule,
+                                              lr_.from_range_test);
       m->train();
       seconds = seconds_since(eval_start);
     }

@@ -102,15 +102,18 @@ bool at_chance(double train_loss, double prior_loss, double dev_mcc) {
 }
 
 std::string chance_message(const std::string& when, double train_loss, double prior_loss, double dev_mcc,
-                           double lr, double default_lr) {
+                           double lr, double default_lr, bool lr_was_auto) {
+  const std::string auto_or = lr_was_auto ? "" : "--lr auto or ";
+  const std::string rate = "the learning rate " + format_g(lr) + (lr_was_auto ? " (chosen by --lr auto)" : "");
   std::string cause;
   if (lr < default_lr / 3)
-    cause = "the learning rate " + format_g(lr) + " is likely too low for this model: try --lr auto or a larger --lr";
+    cause = rate + " is likely too low for this model: try " + auto_or + "a larger --lr";
   else if (lr > default_lr * 3)
-    cause = "the learning rate " + format_g(lr) + " is likely too high for this model: try --lr auto or a smaller --lr";
+    cause = rate + " is likely too high for this model: try " + auto_or + "a smaller --lr";
   else
-    cause = "the learning rate " + format_g(lr) + " may not suit this model, or the labels carry no signal it can "
-            "learn: try --lr auto, more --epochs, or --targets all-linear for the adapter methods";
+    cause = rate + " may not suit this model, or the labels carry no signal it can learn: try " +
+            (lr_was_auto ? "--lr " + format_g(default_lr) + " (the width rule), " : "--lr auto, ") +
+            "more --epochs, or --targets all-linear for the adapter methods";
   return "nothing learned " + when + ": training loss " + format_g(train_loss) + " against " +
          format_g(prior_loss) + " for predicting the class prior, dev MCC " + format_g(dev_mcc) + "; " + cause;
 }
@@ -127,7 +130,7 @@ void ChanceCheck::add_loss(double loss) {
 }
 
 ChanceCheck::Verdict ChanceCheck::at_evaluation(int64_t step, int64_t total_steps, double dev_mcc,
-                                                double best_dev_mcc, double lr, double default_lr) {
+                                                double best_dev_mcc, double lr, double default_lr, bool lr_was_auto) {
   double recent = 0;
   for (double loss : recent_) recent += loss / static_cast<double>(recent_.size());
   lowest_recent_ = std::min(lowest_recent_, recent);
@@ -136,11 +139,11 @@ ChanceCheck::Verdict ChanceCheck::at_evaluation(int64_t step, int64_t total_step
     verdict.final = true;
     if (at_chance(lowest_recent_, prior_, best_dev_mcc))
       verdict.message = chance_message("in " + std::to_string(step) + " steps", lowest_recent_, prior_, best_dev_mcc,
-                                       lr, default_lr);
+                                       lr, default_lr, lr_was_auto);
   } else if (!checked_first_ && step >= first_check_step_) {
     checked_first_ = true;
     if (at_chance(recent, prior_, dev_mcc))
-      verdict.message = chance_message("yet after the first epoch", recent, prior_, dev_mcc, lr, default_lr);
+      verdict.message = chance_message("yet after the first epoch", recent, prior_, dev_mcc, lr, default_lr, lr_was_auto);
   }
   return verdict;
 }

@@ -46,9 +46,10 @@ double class_prior_loss(const std::vector<int64_t>& labels, int64_t classes);
 bool at_chance(double train_loss, double prior_loss, double dev_mcc);
 
 // The one warning line for a run at chance (without the "germ finetune: " prefix): the loss
-// and MCC seen, and the likely cause judged from `lr` against the rule's `default_lr`.
+// and MCC seen, and the likely cause judged from `lr` against the rule's `default_lr`. When
+// the rate came from --lr auto (`lr_was_auto`), it suggests the options left, not --lr auto.
 std::string chance_message(const std::string& when, double train_loss, double prior_loss, double dev_mcc,
-                           double lr, double default_lr);
+                           double lr, double default_lr, bool lr_was_auto = false);
 
 // The check of docs/finetune.md ("Saying when nothing was learned"), fed every training loss:
 // once at the first evaluation at or after `first_check_step` (the end of the first epoch and
@@ -64,7 +65,7 @@ class ChanceCheck {
   void add_loss(double loss);
   // At an evaluation: the verdict of a check due at `step`, or an empty one.
   Verdict at_evaluation(int64_t step, int64_t total_steps, double dev_mcc, double best_dev_mcc, double lr,
-                        double default_lr);
+                        double default_lr, bool lr_was_auto = false);
 
  private:
   double prior_;

@@ -125,6 +125,14 @@ TEST(FinetuneDefaults, ChanceCheckReadsLossAndMcc) {
   EXPECT_EQ(low.find('\n'), std::string::npos) << "one line";
   EXPECT_NE(chance_message("at the end", 1.6, prior, 0.0, 1.0, 1e-3).find("too high"), std::string::npos);
   EXPECT_NE(chance_message("at the end", 1.6, prior, 0.0, 1e-3, 1e-3).find("no signal"), std::string::npos);
+  // After --lr auto the advice is what is left to try, not --lr auto again.
+  const std::string after_auto = chance_message("at the end", 1.6, prior, 0.0, 1e-3, 1e-3, /*lr_was_auto=*/true);
+  EXPECT_EQ(after_auto.find("try --lr auto"), std::string::npos) << after_auto;
+  EXPECT_NE(after_auto.find("chosen by --lr auto"), std::string::npos) << after_auto;
+  EXPECT_NE(after_auto.find("--lr 0.001 (the width rule)"), std::string::npos) << after_auto;
+  const std::string low_after_auto = chance_message("at the end", 1.6, prior, 0.0, 1e-5, 1e-3, true);
+  EXPECT_EQ(low_after_auto.find("--lr auto or"), std::string::npos) << low_after_auto;
+  EXPECT_NE(low_after_auto.find("a larger --lr"), std::string::npos) << low_after_auto;
 }
 
 TEST(FinetuneDefaults, ChanceCheckAfterTheFirstEpochAndAtTheEnd) {
