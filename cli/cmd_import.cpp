@@ -33,7 +33,7 @@ int run_import(int argc, char** argv) {
     options.strict = !non_strict;
     model::HfImport imported = model::import_hf_checkpoint(directory, options);
     imported.bundle.provenance_json = model::make_provenance(
-        command_line(argc, argv), {{"imported_from", directory}, {"weights", imported.weights_path}});
+        command_line(argc, argv), {{"imported_from", directory}, {"weights", imported.weight_file}});
     model::save_model(common.output, imported.bundle);
     if (!common.quiet) {
       const auto& model = *imported.bundle.model;

@@ -56,7 +56,7 @@ int run_pretrain(int argc, char** argv) {
                  "Fraction held out from the end of each contig (without --holdout/--heldout)")->capture_default_str();
   app.add_option("--heldout", o.heldout_files,
                  "Held-out FASTA file(s), evaluated and reported one by one; inputs are then trained on whole");
-  app.add_option("--weights", o.weights_path,
+  app.add_option("--weights", o.sampling_weights,
                  "TSV 'PATTERN<TAB>WEIGHT': share of windows per file group (default: sqrt(bases) per file)");
   app.add_option("--time-limit", o.time_limit_minutes,
                  "Minutes: checkpoint and exit 0 before this much time has passed (resume with --resume)");

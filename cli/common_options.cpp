@@ -1,12 +1,11 @@
 #include "common_options.hpp"
 
-#include <htslib/hts_log.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 
+#include "io/htslib_settings.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"
 #include "util/runtime.hpp"
@@ -42,9 +41,7 @@ void add_distributed_options(CLI::App& app, double& timeout_seconds) {
 
 void apply_common_options(const CommonOptions& o) {
   util::Progress::set_global_quiet(o.quiet);
-  // htslib prints its own "[E::...]" lines before germ's one-line error says the same thing
-  // with the file name; keep them for -v.
-  hts_set_log_level(o.verbose > 0 ? HTS_LOG_WARNING : HTS_LOG_OFF);
+  io::set_htslib_messages(o.verbose > 0);
   util::configure_threads(o.threads);
   util::warn_if_reference_blas();
 }

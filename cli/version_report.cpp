@@ -1,7 +1,6 @@
 #include "version_report.hpp"
 
 #include <oneapi/tbb/version.h>
-#include <htslib/hts.h>
 
 #include <sstream>
 
@@ -10,6 +9,7 @@
 #include <torch/version.h>
 
 #include "germ/version.hpp"
+#include "io/htslib_settings.hpp"
 #include "model/inference_kernels.hpp"
 #include "quant/int8_gemm.hpp"
 #include "util/blas_core.hpp"
@@ -30,7 +30,7 @@ std::string library_versions() {
   out << "LibTorch " << TORCH_VERSION_MAJOR << "." << TORCH_VERSION_MINOR << "." << TORCH_VERSION_PATCH
       << " (intra-op threads " << at::get_num_threads() << " of " << util::hardware_threads() << " cores, CUDA "
       << (torch::cuda::is_available() ? "available" : "not available") << ")\n";
-  out << "htslib " << hts_version() << "\n";
+  out << "htslib " << io::htslib_version() << "\n";
   out << "SentencePiece " << kSentencePieceVersion << "\n";
   out << quant::int8_backend_description() << ", integer GEMM\n";
   out << "oneTBB " << TBB_VERSION_MAJOR << "." << TBB_VERSION_MINOR << "\n";

@@ -73,7 +73,7 @@ std::vector<std::string> labels_from_config(const json& config, const std::strin
   return labels;
 }
 
-fs::path weights_file(const fs::path& directory) {
+fs::path weight_file(const fs::path& directory) {
   if (fs::is_regular_file(directory / "model.safetensors")) return directory / "model.safetensors";
   if (fs::exists(directory / "model.safetensors.index.json"))
     throw Error((directory / "model.safetensors.index.json").string(),
@@ -171,14 +171,14 @@ HfImport import_hf_checkpoint(const std::string& directory, const HfImportOption
                                  std::to_string(tokenizer->vocab_size()) + " tokens of tokenizer.json");
 
   HfImport result;
-  result.weights_path = weights_file(dir).string();
-  SafetensorsReader reader(result.weights_path);
+  result.weight_file = weight_file(dir).string();
+  SafetensorsReader reader(result.weight_file);
   ModelKind kind = ModelKind::kEncoderMlm;
   std::vector<std::string> labels;
   if (const TensorInfo* classifier = reader.find("classifier.weight")) {
     kind = ModelKind::kClassifier;
     if (classifier->shape.size() != 2)
-      throw ModelCorrupted(result.weights_path, "tensor 'classifier.weight' is not a matrix");
+      throw ModelCorrupted(result.weight_file, "tensor 'classifier.weight' is not a matrix");
     config.num_labels = classifier->shape[0];
     labels = labels_from_config(json::parse(config_text), config_path);
     if (labels.empty())
@@ -201,10 +201,10 @@ HfImport import_hf_checkpoint(const std::string& directory, const HfImportOption
     if (!plan.by_parameter.count(item.key())) missing.push_back(item.key());
   const std::string what = std::string("a germ ") + to_string(kind) + " model";
   if (options.strict && !plan.unused.empty())
-    throw Error(result.weights_path, std::to_string(plan.unused.size()) + " tensor(s) are not used by " + what + ": " +
+    throw Error(result.weight_file, std::to_string(plan.unused.size()) + " tensor(s) are not used by " + what + ": " +
                                          name_list(plan.unused) + " (--non-strict skips them)");
   if (options.strict && !missing.empty())
-    throw Error(result.weights_path, std::to_string(missing.size()) + " tensor(s) of " + what + " are missing: " +
+    throw Error(result.weight_file, std::to_string(missing.size()) + " tensor(s) of " + what + " are missing: " +
                                          name_list(missing) + " (--non-strict initialises them)");
   auto parameters = result.bundle.model->named_parameters();
   for (const auto& [name, info] : plan.by_parameter)

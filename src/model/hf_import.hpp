@@ -19,7 +19,7 @@ struct HfImportOptions {
 
 struct HfImport {
   ModelBundle bundle;
-  std::string weights_path;
+  std::string weight_file;
   std::vector<std::string> skipped;      // checkpoint tensors not used (non-strict only)
   std::vector<std::string> initialised;  // germ parameters not in the checkpoint (non-strict only)
 };

@@ -256,7 +256,7 @@ void report_start(const PretrainOptions& o, const Setup& s, const GenomeCorpus& 
   std::fprintf(stderr, "germ pretrain: %zu files read in %.1f s, %.1f MB of packed bases; windows drawn by %s: %s; "
                        "precision %s\n",
                corpus.files.size(), load_seconds, corpus.memory_bytes() / 1e6,
-               o.weights_path.empty() ? "sqrt(bases) per file" : o.weights_path.c_str(), weights.summary().c_str(),
+               o.sampling_weights.empty() ? "sqrt(bases) per file" : o.sampling_weights.c_str(), weights.summary().c_str(),
                to_string(o.precision));
   if (o.precision == Precision::kBf16 && !device.is_cuda() && !cpu_has_native_bf16())
     std::fprintf(stderr, "germ pretrain: warning: this CPU has no native bf16 (AVX512-BF16/AMX); bf16 autocast is "
@@ -377,7 +377,7 @@ void save_trained_model(Setup& s, const PretrainOptions& o, int64_t steps, const
   for (const auto& in : o.inputs) inputs += (inputs.empty() ? "" : ",") + in;
   fields["data"] = inputs;
   fields["precision"] = to_string(o.precision);
-  if (!o.weights_path.empty()) fields["sampling_weights"] = o.weights_path;
+  if (!o.sampling_weights.empty()) fields["sampling_weights"] = o.sampling_weights;
   std::string heldout_files;
   for (const auto& in : o.heldout_files) heldout_files += (heldout_files.empty() ? "" : ",") + in;
   if (!heldout_files.empty()) fields["heldout"] = heldout_files;
@@ -403,7 +403,7 @@ PretrainResult pretrain(const PretrainOptions& o) {
   TimeLimit time_limit(o.time_limit_minutes, o.stop_after_step);
   double load_seconds = 0;
   GenomeCorpus corpus = load_training_corpus(o, load_seconds);
-  const SamplingWeights weights = sampling_weights(corpus, o.weights_path);
+  const SamplingWeights weights = sampling_weights(corpus, o.sampling_weights);
   Setup s = set_up_model(o, corpus, dp);
   model::GermModel& m = s.bundle.model;
   m->to(device);

@@ -42,7 +42,7 @@ struct PretrainOptions {
   std::string log_path;           // default: <output>.log.tsv
   CorpusOptions corpus;
   std::vector<std::string> heldout_files;  // evaluated per file; then no contig tail is held out
-  std::string weights_path;       // --weights TSV (sampling_weights.hpp); empty = sqrt(bases) per file
+  std::string sampling_weights;       // --weights TSV (sampling_weights.hpp); empty = sqrt(bases) per file
   double time_limit_minutes = 0;  // > 0: checkpoint and stop before this much wall time has passed
   int64_t stop_after_step = 0;    // tests: take the time-limit exit after this step
   Precision precision = Precision::kFp32;

@@ -49,7 +49,7 @@ bool matches(const std::string& pattern, const std::string& path) {
 
 }  // namespace
 
-SamplingWeights sampling_weights(const GenomeCorpus& corpus, const std::string& weights_path) {
+SamplingWeights sampling_weights(const GenomeCorpus& corpus, const std::string& sampling_weights) {
   const size_t n = corpus.files.size();
   std::vector<double> root_bases(n, 0.0);
   for (const auto& s : corpus.train) root_bases[s.file] += s.length;
@@ -60,18 +60,18 @@ SamplingWeights sampling_weights(const GenomeCorpus& corpus, const std::string& 
   w.file_share.assign(n, 0.0);
   w.group.assign(n, "sqrt(bases)");
   std::map<std::string, double> group_weight{{"sqrt(bases)", 1.0}};
-  if (!weights_path.empty()) {
-    std::vector<WeightLine> lines = read_weight_lines(weights_path);
+  if (!sampling_weights.empty()) {
+    std::vector<WeightLine> lines = read_weight_lines(sampling_weights);
     for (size_t f = 0; f < n; ++f) {
       auto line = std::find_if(lines.begin(), lines.end(), [&](const auto& l) { return matches(l.pattern, corpus.files[f]); });
       if (line == lines.end())
-        throw Error(weights_path, "no line matches input " + corpus.files[f] + " (add a line '*<TAB>WEIGHT' for the rest)");
+        throw Error(sampling_weights, "no line matches input " + corpus.files[f] + " (add a line '*<TAB>WEIGHT' for the rest)");
       line->used = true;
       w.group[f] = line->pattern;
       group_weight[line->pattern] = line->weight;
     }
     for (const auto& l : lines)
-      if (!l.used) throw Error(weights_path, "pattern '" + l.pattern + "' matches no input file");
+      if (!l.used) throw Error(sampling_weights, "pattern '" + l.pattern + "' matches no input file");
   }
   std::map<std::string, double> group_root;
   for (size_t f = 0; f < n; ++f) group_root[w.group[f]] += root_bases[f];
@@ -81,7 +81,7 @@ SamplingWeights sampling_weights(const GenomeCorpus& corpus, const std::string& 
     w.file_share[f] = root > 0 ? group_weight[w.group[f]] * root_bases[f] / root : 0.0;
     total += w.file_share[f];
   }
-  if (total <= 0) throw Error(weights_path.empty() ? "training data" : weights_path, "every sampling weight is zero");
+  if (total <= 0) throw Error(sampling_weights.empty() ? "training data" : sampling_weights, "every sampling weight is zero");
   for (auto& share : w.file_share) share /= total;
   return w;
 }

@@ -24,6 +24,6 @@ struct SamplingWeights {
   std::string summary() const;
 };
 
-SamplingWeights sampling_weights(const GenomeCorpus& corpus, const std::string& weights_path);
+SamplingWeights sampling_weights(const GenomeCorpus& corpus, const std::string& sampling_weights);
 
 }  // namespace germ::train
