@@ -42,7 +42,7 @@ int evaluate_classifier(const EvalArgs& args, const engine::ModelFile& file) {
   if (args.output_type != "text" && args.output_type != "json")
     throw Error("-O/--output-type", "'" + args.output_type + "' is not text or json (classifiers)");
   c10::Device device = util::select_device(args.common.device);
-  model::ModelBundle bundle = engine::open_model(file, {execution(args), false, device}).bundle;
+  model::ModelBundle bundle = engine::open_model(file, {execution(args), device}).bundle;
   const int64_t classes = bundle.model->config().num_labels;
   io::LabelledSet rows = io::read_labelled_split(args.data, "test", classes);
   train::EncodedSet set = train::encode_labelled_set(rows, *bundle.tokenizer, bundle.model->config().max_length);

@@ -90,7 +90,7 @@ int run_predict(int argc, char** argv) {
     const engine::ModelFile file(model_path);
     engine::require_classifier(file);
     const quant::Execution execution = fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger;
-    model::ModelBundle bundle = engine::open_model(file, {execution, false, device}).bundle;
+    model::ModelBundle bundle = engine::open_model(file, {execution, device}).bundle;
     Sequences sequences = read_sequences(input);
     io::LabelledSet unlabelled{input, {}, bundle.model->config().num_labels};
     for (auto& s : sequences.bases) unlabelled.rows.push_back({s, 0, 0});

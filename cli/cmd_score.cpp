@@ -155,7 +155,7 @@ int score_classifier_track(const ScoreArgs& a, const engine::ModelFile& file, wr
   const quant::Execution execution = a.fake_quant ? quant::Execution::kFakeQuant : quant::Execution::kInteger;
   score::ClassifierTrackOptions track;
   track.device = util::select_device(a.common.device);
-  engine::LoadedModel classifier = engine::open_model(file, {execution, false, track.device});
+  engine::LoadedModel classifier = engine::open_model(file, {execution, track.device});
   track.input = a.input;
   track.regions = a.fasta.regions;
   track.window = a.geometry.window > 0 ? a.geometry.window : engine::classifier_sequence_bases(classifier.bundle, 200);

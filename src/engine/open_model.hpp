@@ -42,12 +42,12 @@ struct OpenOptions {
   // How a quantized file's linear layers run (docs/quantize.md): integer GEMMs, or quantise-
   // dequantise in fp32 (--fake-quant; also what activation statistics need to see).
   quant::Execution execution = quant::Execution::kInteger;
-  // A classifier saved in adapter form: fold its LoRA adapters into the weights (quantize,
-  // stats) instead of running them as hooks.
-  bool merge_adapters = false;
   // Where the weights go. The integer kernels of a quantized model are CPU code: another
   // device is a germ::Error naming the file.
   c10::Device device = c10::Device(c10::kCPU);
+  // A classifier saved in adapter form: fold its LoRA adapters into the weights (quantize,
+  // stats) instead of running them as hooks.
+  bool merge_adapters = false;
 };
 
 // What a model file holds, loaded, with everything it stores attached: quantized layers run as

@@ -76,7 +76,7 @@ class ClassTagger : public ReadTagger {
 std::unique_ptr<ReadTagger> open_class_tagger(const engine::ModelFile& file, const ReadTaggingOptions& options,
                                               quant::Execution execution) {
   const c10::Device device = util::select_device(options.device);
-  engine::LoadedModel classifier = engine::open_model(file, {execution, false, device});
+  engine::LoadedModel classifier = engine::open_model(file, {execution, device});
   const model::ModelBundle& bundle = classifier.bundle;
   int64_t tiles = options.window > 0 ? options.window : engine::classifier_sequence_bases(bundle, 200);
   int64_t reported = options.class_name.empty() ? -1 : engine::class_index(bundle, options.class_name);
