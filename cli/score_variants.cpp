@@ -41,7 +41,7 @@ int score_variants_with_encoder(const VariantScoreArgs& args, const engine::Mode
                                 score::VcfScoreOptions options) {
   if (args.methods_given)
     throw Error("--llr", "applies to causal LMs; " + args.model_path + " is an encoder, scored by the masked-marginal LLR");
-  model::ModelBundle bundle = engine::open_model(file, {execution(args), false}).bundle;
+  model::ModelBundle bundle = engine::open_model(file, {execution(args)}).bundle;
   score::MaskedMarginalOptions encoder_options;
   encoder_options.context_bases = args.window;  // 0: fitted to the model's length
   encoder_options.model_name = args.model_path;
@@ -78,7 +78,7 @@ int score_variants(const VariantScoreArgs& args) {
   if (kind == model::ModelKind::kEncoderMlm) return score_variants_with_encoder(args, file, std::move(options));
 
   // Without a FOCUS adapter the geometry is plain windowed reading, stated in the summary.
-  const model::FocusModel focus = engine::open_model(file, {execution(args), false}).focus_model();
+  const model::FocusModel focus = engine::open_model(file, {execution(args)}).focus_model();
   // Lanes on every thread, with single-threaded GEMMs, as in germ score on a FASTA.
   const int64_t workers = at::get_num_threads();
   if (workers > 1) util::set_blas_threads(1);
