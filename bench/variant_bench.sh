@@ -6,7 +6,8 @@
 # rare-vs-common separation of each method (docs/benchmarks.md, docs/score_variants.md).
 # Usage: bench/variant_bench.sh [threads] [region] [model] [ROWS]
 #   region: a -r region of contig z (default z:1-1000000: the whole 28,998-record set)
-#   ROWS: comma-separated subset of site,window,whole,sparse-site,sparse-window (default: all)
+#   ROWS: comma-separated subset of site,snv-site,window,whole,sparse-site,sparse-window (default: all
+#   but snv-site, the site method on the SNV records alone)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${GERM_BUILD_DIR:-$here/build}
@@ -27,6 +28,7 @@ bcftools view -r "$region" -Oz -o "$work/dense.vcf.gz" "$work/all.vcf.gz"
 bcftools view -h "$work/dense.vcf.gz" > "$work/sparse.vcf"
 bcftools view -H "$work/dense.vcf.gz" | awk -F'\t' 'BEGIN { last = -1 } { bin = int($2 / 20000) } bin != last { print; last = bin }' >> "$work/sparse.vcf"
 bgzip -f "$work/sparse.vcf"
+bcftools view -v snps -Oz -o "$work/snv.vcf.gz" "$work/dense.vcf.gz"
 samtools faidx "$ref" "$region" | sed "1s/.*/>z/" > "$work/region.fa"
 
 # measure LABEL CMD...: prints "seconds peak_rss_MB" (wall clock and max RSS of the command).
@@ -58,6 +60,7 @@ echo "| germ score over the same sequence (one strand) | - | $score_seconds | - 
 for row in ${rows//,/ }; do
   case $row in
     site) vcf_row "site" "$work/dense.vcf.gz" --llr site ;;
+    snv-site) vcf_row "site, SNV records only" "$work/snv.vcf.gz" --llr site ;;
     window) vcf_row "window (--downstream 300)" "$work/dense.vcf.gz" --llr window ;;
     whole) vcf_row "window (whole window, as before)" "$work/dense.vcf.gz" --llr window --downstream -1 ;;
     sparse-site) vcf_row "sparse: site" "$work/sparse.vcf.gz" --llr site ;;
