@@ -208,10 +208,12 @@ class BlockScorer {
       std::vector<size_t> alts;
       for (size_t a = 0; a < variant.alts.size(); ++a)
         if (all || !is_site_variant(variant.ref, variant.alts[a])) part.alts.push_back(variant.alts[a]), alts.push_back(a);
-      VariantWindows plan = plan_variant_windows(variant, reference_, options_.window.window / 2, false);
-      for (const char* flag : plan.flags)
-        if (flag != std::string(variant_flag::kEdge)) variant_flag::add(block.values[v].flags, flag);
-      if (alts.empty()) continue;
+      if (alts.empty()) {  // the window scorer checks (and flags) the records it gets; these it does not
+        VariantWindows plan = plan_variant_windows(variant, reference_, options_.window.window / 2, false);
+        for (const char* flag : plan.flags)
+          if (flag != std::string(variant_flag::kEdge)) variant_flag::add(block.values[v].flags, flag);
+        continue;
+      }
       if (!all) variant_flag::add(block.values[v].flags, variant_flag::kNotSnv);
       subset.push_back(std::move(part)), record_of.push_back(v), alt_of.push_back(std::move(alts));
     }
