@@ -73,6 +73,7 @@ int run_finetune(int argc, char** argv) {
   add_distributed_options(app, o.dist_timeout);
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
+    util::keep_freed_memory_for_reuse();  // each step's activations reused, not re-faulted
     if (common.output == "-") throw Error("-o/--output", "a model file is required (not stdout)");
     o.output = common.output;
     o.seed = common.seed;

@@ -74,6 +74,7 @@ int run_pretrain(int argc, char** argv) {
   add_distributed_options(app, o.dist_timeout);
   return run_command(app, argc, argv, [&] {
     apply_common_options(common);
+    util::keep_freed_memory_for_reuse();  // each step's activations reused, not re-faulted
     o.output = common.output;
     o.seed = common.seed;
     o.quiet = common.quiet;

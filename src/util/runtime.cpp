@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <malloc.h>
 #include <oneapi/tbb/global_control.h>
 #include <unistd.h>
 
@@ -85,6 +86,11 @@ void warn_if_reference_blas() {
                    "slower. Install OpenBLAS: apt-get install libopenblas0-pthread\n",
                    blas.library_path.c_str());
   });
+}
+
+void keep_freed_memory_for_reuse() {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
 }
 
 int hardware_threads() {

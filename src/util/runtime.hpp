@@ -31,6 +31,14 @@ void set_blas_threads(int threads);
 // OpenBLAS's own thread count; 0 with another BLAS.
 int blas_threads();
 
+// Training start-up: glibc returns every freed block above its mmap threshold (32 MB at most)
+// to the kernel and maps it again on the next step, so a training step's large activations
+// were page-faulted and zeroed anew each step (measured: ~40% of pretraining time in the
+// kernel, docs/pretrain.md). This keeps freed memory in the process for reuse instead: large
+// blocks come from the heap and the heap is never trimmed. Peak RSS is unchanged in kind (the
+// same blocks, reused); the process just does not give them back between steps.
+void keep_freed_memory_for_reuse();
+
 // One line for benchmark tables and logs: CPU model and vector extensions, the BLAS and the
 // OpenBLAS core it runs, threads in use.
 std::string machine_summary();
