@@ -5,26 +5,14 @@
 #include <cstring>
 #include <vector>
 
-// The helpers below are always inlined into the clones, so their vector ABI never shows.
-#pragma GCC diagnostic ignored "-Wpsabi"
+#include "model/vector_lanes.hpp"
 
 namespace germ::model {
 namespace {
 
-// GCC/Clang vector extensions: eight floats, one AVX register where the clone below has AVX2
-// and two SSE registers in the baseline clone, so the build needs no -march flag.
-typedef float Floats __attribute__((vector_size(32)));
-typedef int32_t Ints __attribute__((vector_size(32)));
-constexpr int64_t kWidth = 8;
+using namespace lanes;
 // Far below any real logit, yet finite (no inf - inf = NaN); exp_lanes maps it to 0.
 constexpr float kExcludedLogit = kHiddenKey;
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define GERM_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define GERM_VECTOR_CLONES
-#endif
-#define GERM_INLINE inline __attribute__((always_inline))
 
 }  // namespace
 
@@ -37,45 +25,6 @@ const char* inference_kernel_isa() {
 }
 
 namespace {
-
-GERM_INLINE Floats splat(float x) { return Floats{} + x; }
-GERM_INLINE Floats load(const float* p) {
-  Floats v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-GERM_INLINE void store(float* p, Floats v) { std::memcpy(p, &v, sizeof v); }
-GERM_INLINE Floats max_of(Floats a, Floats b) { return a > b ? a : b; }
-GERM_INLINE float largest(Floats v) {
-  float m = v[0];
-  for (int i = 1; i < kWidth; ++i) m = std::max(m, v[i]);
-  return m;
-}
-GERM_INLINE float total(Floats v) {
-  float s = 0;
-  for (int i = 0; i < kWidth; ++i) s += v[i];
-  return s;
-}
-
-// Cephes' expf: exp(x) = 2^n * p(r), |relative error| < 2e-7 on [-87, 88]; inputs above are
-// clamped, inputs below give 0 (exp(-87) = 1.6e-38 is below anything a row sums to).
-GERM_INLINE Floats exp_lanes(Floats x) {
-  const Floats underflow = x < -87.0f ? splat(0.0f) : splat(1.0f);
-  x = max_of(x, splat(-87.0f));
-  x = x < 88.0f ? x : splat(88.0f);
-  const Floats magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
-  Floats n = (x * 1.44269504088896341f + magic) - magic;
-  Floats r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  Floats p = splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  Ints exponent = (__builtin_convertvector(n, Ints) + 127) << 23;
-  return p * reinterpret_cast<Floats>(exponent) * underflow;
-}
 
 GERM_VECTOR_CLONES
 void normalise_row(float* row, int64_t visible, int64_t columns, const float* key_position,

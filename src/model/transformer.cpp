@@ -4,6 +4,7 @@
 #include <torch/nn/init.h>
 
 #include "model/attention.hpp"
+#include "model/causal_attention.hpp"
 #include "model/inference_kernels.hpp"
 #include "model/module_path.hpp"
 #include "model/sample_dropout.hpp"
@@ -98,6 +99,17 @@ at::Tensor TransformerLayerImpl::forward(const at::Tensor& x, const at::Tensor& 
   return complete(x, context, observer, layer_index);
 }
 
+at::Tensor TransformerLayerImpl::forward_causal_alibi(const at::Tensor& x, const at::Tensor& slopes,
+                                                      ActivationObserver* observer, int64_t layer_index) {
+  HeadProjections p = project(x);
+  if (!causal_alibi_attention_serves(p.q)) {  // autocast (bf16) made q, k and v another type
+    at::Tensor bias = alibi_bias(slopes, x.size(1), /*causal=*/true).to(p.q.options()).unsqueeze(0);
+    return complete(x, attend(p.q, p.k, p.v, bias, config_.normaliser, config_.attention_dropout, is_training()),
+                    observer, layer_index);
+  }
+  return complete(x, causal_alibi_attention(p.q, p.k, p.v, slopes, config_.normaliser), observer, layer_index);
+}
+
 GermModelImpl::GermModelImpl(const ModelConfig& c, ModelKind kind) : config_(c), kind_(kind) {
   c.validate();
   if (kind == ModelKind::kClassifier && c.num_labels < 2)
@@ -141,6 +153,14 @@ at::Tensor GermModelImpl::attention_bias(int64_t length, const at::Tensor& atten
   return bias;
 }
 
+bool GermModelImpl::uses_fused_attention(const at::Tensor& h, const at::Tensor& attention_mask,
+                                         const ActivationObserver* observer) const {
+  // The kernel knows causal ALiBi only: no padding, no attention dropout, no probabilities out.
+  return fused_attention_ && config_.mask == MaskKind::kCausal && !attention_mask.defined() &&
+         causal_alibi_attention_serves(h) && !(observer && observer->wants(ActivationSite::kAttentionProbabilities)) &&
+         !(is_training() && config_.attention_dropout > 0);
+}
+
 at::Tensor GermModelImpl::embed(const at::Tensor& ids) {
   at::Tensor h = word_embeddings(ids);
   if (token_type_embeddings) h = h + token_type_embeddings->weight[0];
@@ -156,6 +176,10 @@ at::Tensor GermModelImpl::hidden_states(const at::Tensor& ids, const at::Tensor&
                                         ActivationObserver* observer) {
   TORCH_CHECK(ids.dim() == 2, "input ids must be [batch, length]");
   at::Tensor h = embed(ids);
+  if (uses_fused_attention(h, attention_mask, observer)) {
+    for (size_t i = 0; i < layers.size(); ++i) h = layers[i]->forward_causal_alibi(h, slopes_, observer, i);
+    return final_norm(h);
+  }
   at::Tensor bias = attention_bias(ids.size(1), attention_mask, h.scalar_type(), h.device());
   for (size_t i = 0; i < layers.size(); ++i) h = layers[i]->forward(h, bias, observer, i);
   return final_norm(h);

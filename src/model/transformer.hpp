@@ -37,6 +37,11 @@ class TransformerLayerImpl : public torch::nn::Module {
 
   at::Tensor forward(const at::Tensor& x, const at::Tensor& bias,
                      ActivationObserver* observer = nullptr, int64_t layer_index = 0);
+  // forward() with causal ALiBi computed block by block in the fused kernel
+  // (model/causal_attention.hpp) instead of from an explicit [B, H, L, L] bias;
+  // GermModel::hidden_states picks it where it serves.
+  at::Tensor forward_causal_alibi(const at::Tensor& x, const at::Tensor& slopes,
+                                  ActivationObserver* observer = nullptr, int64_t layer_index = 0);
 
   // The two halves of forward(), for callers that manage keys and values themselves
   // (the FOCUS scorer keeps focus-token K/V across windows).
@@ -87,6 +92,9 @@ class GermModelImpl : public torch::nn::Module {
 
   // Replaces the attention normaliser (GERM-T continues a softmax model with Softmax_1).
   void set_normaliser(Normaliser normaliser);
+  // Causal models on the CPU attend through the fused kernel unless this is off (tests and
+  // benches compare the two paths).
+  void set_fused_attention(bool on) { fused_attention_ = on; }
 
   torch::nn::Embedding word_embeddings{nullptr}, token_type_embeddings{nullptr};
   torch::nn::LayerNorm embedding_norm{nullptr}, output_norm{nullptr};
@@ -100,6 +108,10 @@ class GermModelImpl : public torch::nn::Module {
   ModelKind kind_;
   torch::nn::Dropout dropout_{nullptr};
   at::Tensor slopes_;
+  bool fused_attention_ = true;
+
+  bool uses_fused_attention(const at::Tensor& h, const at::Tensor& attention_mask,
+                            const ActivationObserver* observer) const;
 };
 TORCH_MODULE(GermModel);
 
