@@ -11,18 +11,13 @@
 #include "model/attention_kernels.hpp"
 #include "model/causal_attention.hpp"
 #include "model/transformer.hpp"
+#include "test_support.hpp"
 
 using namespace germ::model;
 
-namespace {
+using germ::test_support::random_values;
 
-std::vector<float> random_values(size_t n, float spread, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, spread);
-  std::vector<float> v(n);
-  for (auto& x : v) x = normal(rng);
-  return v;
-}
+namespace {
 
 // Largest |a - b| relative to the larger of 1 and the reference's largest magnitude.
 double scaled_difference(const at::Tensor& a, const at::Tensor& b) {

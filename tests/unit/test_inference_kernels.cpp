@@ -8,18 +8,13 @@
 #include <vector>
 
 #include "model/inference_kernels.hpp"
+#include "test_support.hpp"
 
 using germ::model::AlibiSoftmaxTile;
 
-namespace {
+using germ::test_support::random_values;
 
-std::vector<float> random_values(size_t n, float spread, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, spread);
-  std::vector<float> v(n);
-  for (auto& x : v) x = normal(rng);
-  return v;
-}
+namespace {
 
 struct TileCase {
   int64_t rows, columns, first_row_visible;

@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iterator>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace germ::test_support {
 
@@ -18,6 +20,15 @@ namespace germ::test_support {
 // each core the CPU can run): a few float ulps per accumulated term, scaled by the magnitude.
 // A real bug (a leaked key, a wrong position) moves values by 1e-4 or more.
 inline double float_tolerance(double value, double relative = 1e-5) { return relative * (1.0 + std::abs(value)); }
+
+// n draws of N(0, spread^2), the same for the same seed: inputs of the kernel tests.
+inline std::vector<float> random_values(size_t n, float spread, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, spread);
+  std::vector<float> v(n);
+  for (auto& x : v) x = normal(rng);
+  return v;
+}
 
 // A python3 that can import torch (the PyTorch fixtures of tests/hf), or "" when none is
 // installed. Debian's python3-torch lives in /usr/bin/python3; a python3 earlier on PATH may lack it.
