@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 
 #include "engine/open_model.hpp"
 #include "score/vcf_scoring.hpp"
 #include "score_modes.hpp"
 #include "util/error.hpp"
 #include "util/runtime.hpp"
+#include "write/variant_writer.hpp"
 
 namespace germ::cli {
 namespace {
@@ -34,11 +36,34 @@ void print_summary(const score::VcfScoreSummary& s, bool has_adapter) {
                has_adapter ? "" : " (no FOCUS adapter: plain windowed reading)");
 }
 
-}  // namespace
+// Where the records go: a write::VariantWriter opened on the reader's header when the library
+// starts reading, committed (renamed into place, indexed) once scoring has succeeded.
+struct VariantOutput {
+  write::VariantWriterOptions options;
+  std::unique_ptr<write::VariantWriter> writer;
+
+  explicit VariantOutput(const VariantScoreArgs& args) {
+    options.path = args.common.output;
+    options.format = write::parse_variant_format(args.output_type, args.common.output);
+    options.write_index = args.write_index;
+    options.command = args.command_line;
+  }
+  score::VariantSink sink() {
+    return {[this](auto* header, const auto& fields, const std::string& flag_description) {
+              options.fields = fields;
+              options.flag_description = flag_description;
+              writer = std::make_unique<write::VariantWriter>(options, header);
+            },
+            [this](auto* record, const auto& values) { writer->write(record, values); }};
+  }
+  void commit() {
+    if (writer) writer->commit();
+  }
+};
 
 // An encoder (germ MLM, imported DNABERT-2/GERM): the masked-marginal LLR of every ALT.
 int score_variants_with_encoder(const VariantScoreArgs& args, const engine::ModelFile& file,
-                                score::VcfScoreOptions options) {
+                                const score::VcfScoreOptions& options, VariantOutput& output) {
   if (args.methods_given)
     throw Error("--llr", "applies to causal LMs; " + args.model_path + " is an encoder, scored by the masked-marginal LLR");
   model::ModelBundle bundle = engine::open_model(file, {execution(args)}).bundle;
@@ -46,7 +71,8 @@ int score_variants_with_encoder(const VariantScoreArgs& args, const engine::Mode
   encoder_options.context_bases = args.window;  // 0: fitted to the model's length
   encoder_options.model_name = args.model_path;
   score::MaskedMarginalScorer scorer(bundle, encoder_options);
-  score::VcfScoreSummary summary = score::score_vcf(scorer, options);
+  score::VcfScoreSummary summary = score::score_vcf(scorer, options, output.sink());
+  output.commit();
   summary.windows = scorer.forwards_run();
   if (!args.common.quiet) {
     print_summary(summary, true);
@@ -56,6 +82,8 @@ int score_variants_with_encoder(const VariantScoreArgs& args, const engine::Mode
   }
   return 0;
 }
+
+}  // namespace
 
 int score_variants(const VariantScoreArgs& args) {
   if (args.reference.empty())
@@ -71,11 +99,8 @@ int score_variants(const VariantScoreArgs& args) {
   options.region = args.common.region, options.regions_file = args.regions_file;
   options.strand_values = args.strand_values;
   options.quiet = args.common.quiet;
-  options.writer.path = args.common.output;
-  options.writer.format = score::parse_variant_format(args.output_type, args.common.output);
-  options.writer.write_index = args.write_index;
-  options.writer.command = args.command_line;
-  if (kind == model::ModelKind::kEncoderMlm) return score_variants_with_encoder(args, file, std::move(options));
+  VariantOutput output(args);  // -O and -W are checked before the model is read
+  if (kind == model::ModelKind::kEncoderMlm) return score_variants_with_encoder(args, file, options, output);
 
   // Without a FOCUS adapter the geometry is plain windowed reading, stated in the summary.
   const model::FocusModel focus = engine::open_model(file, {execution(args)}).focus_model();
@@ -91,7 +116,8 @@ int score_variants(const VariantScoreArgs& args) {
   options.window.downstream = args.downstream;
   if (args.segment_windows > 0) options.window.segment_windows = options.site.segment_windows = args.segment_windows;
 
-  score::VcfScoreSummary summary = score::score_vcf(lane_workers, options);
+  score::VcfScoreSummary summary = score::score_vcf(lane_workers, options, output.sink());
+  output.commit();
   if (!args.common.quiet) print_summary(summary, focus.has_adapter);
   return 0;
 }

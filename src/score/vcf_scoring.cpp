@@ -270,15 +270,13 @@ namespace {
 
 // The pipeline every method shares: read blocks (cut at `segment_bases` boundaries) ->
 // `score_block` -> write in input order.
-VcfScoreSummary run_vcf_pipeline(const VcfScoreOptions& options, std::vector<VariantField> fields,
+VcfScoreSummary run_vcf_pipeline(const VcfScoreOptions& options, const std::vector<VariantField>& fields,
                                  int64_t segment_bases, const std::function<void(Block&)>& score_block,
-                                 const io::IndexedFasta& reference) {
+                                 const io::IndexedFasta& reference, const VariantSink& sink) {
   const auto started = std::chrono::steady_clock::now();
   io::VcfReader reader(options.vcf, requested_regions(options, reference));
   reader.declare_contigs(reference.contigs());
-  VariantWriterOptions writer_options = options.writer;
-  writer_options.fields = std::move(fields);
-  VariantWriter writer(writer_options, reader.header());
+  sink.open(reader.header(), fields, variant_flag::describe_all());
   BlockReader blocks(reader, reference, options, std::max<int64_t>(1, segment_bases));
   VcfScoreSummary summary;
   util::Progress progress("score --vcf", 0, "variants",
@@ -299,12 +297,11 @@ VcfScoreSummary run_vcf_pipeline(const VcfScoreOptions& options, std::vector<Var
           tbb::make_filter<Block*, void>(tbb::filter_mode::serial_in_order, [&](Block* raw) {
             std::unique_ptr<Block> block(raw);
             for (size_t i = 0; i < block->records.size(); ++i) {
-              writer.write(block->records[i].get(), block->values[i]);
+              sink.write(block->records[i].get(), block->values[i]);
               tally_record(summary, block->values[i]);
             }
             progress.update(static_cast<uint64_t>(summary.records));
           }));
-  writer.commit();
   progress.finish();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return summary;
@@ -312,7 +309,7 @@ VcfScoreSummary run_vcf_pipeline(const VcfScoreOptions& options, std::vector<Var
 
 }  // namespace
 
-VcfScoreSummary score_vcf(LaneWorkers& workers, const VcfScoreOptions& options) {
+VcfScoreSummary score_vcf(LaneWorkers& workers, const VcfScoreOptions& options, const VariantSink& sink) {
   if (options.methods.empty()) throw Error("--llr", "no method given");
   io::IndexedFasta reference(options.reference);
   const FieldLayout layout = field_layout(options);
@@ -321,12 +318,12 @@ VcfScoreSummary score_vcf(LaneWorkers& workers, const VcfScoreOptions& options) 
   const int64_t segment = uses(options, LlrMethod::kSite) ? options.site.segment_windows * model_window
                                                            : options.window.segment_windows * model_window;
   VcfScoreSummary summary = run_vcf_pipeline(
-      options, layout.fields, segment, [&](Block& block) { scorer.score(block); }, reference);
+      options, layout.fields, segment, [&](Block& block) { scorer.score(block); }, reference, sink);
   summary.windows = scorer.windows_run();
   return summary;
 }
 
-VcfScoreSummary score_vcf(MaskedMarginalScorer& scorer, const VcfScoreOptions& options) {
+VcfScoreSummary score_vcf(MaskedMarginalScorer& scorer, const VcfScoreOptions& options, const VariantSink& sink) {
   io::IndexedFasta reference(options.reference);
   std::vector<VariantField> fields = {
       {"GERM_MM_LLR", "germ variant effect under an encoder: " + scorer.describe() +
@@ -340,7 +337,7 @@ VcfScoreSummary score_vcf(MaskedMarginalScorer& scorer, const VcfScoreOptions& o
     }
   };
   // No segment grid: a value reads only its own context, so blocks are cut by size alone.
-  return run_vcf_pipeline(options, std::move(fields), int64_t{1} << 40, score_block, reference);
+  return run_vcf_pipeline(options, fields, int64_t{1} << 40, score_block, reference, sink);
 }
 
 }  // namespace germ::score

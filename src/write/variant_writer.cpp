@@ -1,4 +1,4 @@
-#include "score/variant_writer.hpp"
+#include "write/variant_writer.hpp"
 
 #include <htslib/hts.h>
 #include <htslib/tbx.h>
@@ -14,8 +14,9 @@
 #include "util/error.hpp"
 #include "util/file_sync.hpp"
 #include "util/output_file.hpp"
+#include "write/committed_output.hpp"
 
-namespace germ::score {
+namespace germ::write {
 namespace {
 
 bool ends_with(const std::string& text, const std::string& suffix) {
@@ -90,7 +91,7 @@ VariantWriter::VariantWriter(VariantWriterOptions options, bcf_hdr_t* header) : 
                               header_safe(field.description) + "\">");
   if (bcf_hdr_get_hrec(header, BCF_HL_INFO, "ID", "GERM_FLAG", nullptr) == nullptr)
     append_line(header, "##INFO=<ID=GERM_FLAG,Number=.,Type=String,Description=\"" +
-                            header_safe(variant_flag::describe_all()) + "\">");
+                            header_safe(o.flag_description) + "\">");
   append_line(header, std::string("##germ_version=") + kVersion);
   append_line(header, "##germ_command=" + header_safe(o.command));
   if (bcf_hdr_sync(header) != 0) throw Error("VCF header", "cannot update");
@@ -175,24 +176,19 @@ void VariantWriter::commit() {
   }
   htsFile* file = s.file;
   s.file = nullptr;
-  errno = 0;
-  if (hts_close(file) != 0) throw Error(s.subject, "write failed: " + util::error_text(errno));
-  if (!s.data) return;
-  util::sync_file(s.data->path(), s.subject);
+  CommitSteps steps;
   if (s.index) {
-    int built = s.options.format == VariantFormat::kVcfGz
-                    ? tbx_index_build2(s.data->path().c_str(), s.index->path().c_str(), 0, &tbx_conf_vcf)
-                    : bcf_index_build2(s.data->path().c_str(), s.index->path().c_str(), 14);
-    if (built != 0) throw Error(s.index_name, "cannot build the index (are the records sorted by position?)");
-    util::sync_file(s.index->path(), s.index_name);
-    s.index->commit();
+    steps.after_sync = [&] {
+      int built = s.options.format == VariantFormat::kVcfGz
+                      ? tbx_index_build2(s.data->path().c_str(), s.index->path().c_str(), 0, &tbx_conf_vcf)
+                      : bcf_index_build2(s.data->path().c_str(), s.index->path().c_str(), 14);
+      if (built != 0) throw Error(s.index_name, "cannot build the index (are the records sorted by position?)");
+      util::sync_file(s.index->path(), s.index_name);
+      s.index->commit();
+    };
+    steps.if_rename_fails = [&] { std::remove(s.index_name.c_str()); };  // no index without its data
   }
-  try {
-    s.data->commit();
-  } catch (...) {
-    if (s.index) std::remove(s.index_name.c_str());  // no index without its data
-    throw;
-  }
+  close_sync_commit([file] { return hts_close(file); }, s.data ? &*s.data : nullptr, s.subject, steps);
 }
 
-}  // namespace germ::score
+}  // namespace germ::write

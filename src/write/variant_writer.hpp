@@ -3,24 +3,20 @@
 #include <string>
 #include <vector>
 
-#include "score/variant_windows.hpp"
+#include "io/variant_values.hpp"
 
 typedef struct bcf_hdr_t bcf_hdr_t;
 typedef struct bcf1_t bcf1_t;
 
-namespace germ::score {
+namespace germ::write {
 
 // -O v (VCF), z (bgzip VCF), b (BCF), u (uncompressed BCF), tsv (one row per ALT).
 enum class VariantFormat { kVcf, kVcfGz, kBcf, kBcfUncompressed, kTsv };
 // An empty type is taken from the output name (.vcf.gz/.vcf.bgz, .bcf, .tsv, else VCF).
 VariantFormat parse_variant_format(const std::string& output_type, const std::string& output_path);
 
-// One per-ALT INFO field (Number=A, Type=Float): its key and the header's description of it
-// (model, method, strands, span). TSV output names its column after the key in lower case.
-struct VariantField {
-  std::string key;
-  std::string description;
-};
+using io::VariantField;
+using io::VariantRecordValues;
 
 struct VariantWriterOptions {
   std::string path = "-";
@@ -28,12 +24,7 @@ struct VariantWriterOptions {
   bool write_index = false;  // .tbi beside -O z, .csi beside -O b/u
   std::string command;       // ##germ_command
   std::vector<VariantField> fields;
-};
-
-// What one record gets: values[f][a] for field f and ALT a (NaN: missing), and its flags.
-struct VariantRecordValues {
-  std::vector<std::vector<float>> values;
-  std::vector<std::string> flags;
+  std::string flag_description;  // INFO/GERM_FLAG's header description (the scorer's flags)
 };
 
 // Writes each record as read plus the per-ALT fields and INFO/GERM_FLAG, under the input
@@ -55,4 +46,4 @@ class VariantWriter {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace germ::score
+}  // namespace germ::write
