@@ -3,6 +3,8 @@
 
   pretrain_sweep_report.py --steps CONFIG.json SEQ_LEN TOKENS_PER_STEP FLOPS   -> "steps flops_per_token"
   pretrain_sweep_report.py OUT_DIR   -> markdown table on stdout, OUT_DIR/sweep.svg
+  pretrain_sweep_report.py OUT_DIR OUT_DIR... -> one table of every run; FIRST_DIR/sweep.svg joins each
+      shape's end-of-run points across the budgets (one sweep directory per budget)
 
 Training FLOPs per token = 3 x (2 x matrix weights + layers x 4 x seq_len x hidden): forward and
 backward (x3) of every matrix product plus Q.K^T and P.V over the whole window (germ computes the
@@ -80,11 +82,14 @@ def svg_plot(runs, path):
         f.write("\n".join(out) + "\n")
 
 
-def report(out):
-    names = sorted(os.path.basename(p)[: -len(".flops_per_token")] for p in glob.glob(os.path.join(out, "*.flops_per_token")))
-    runs = [read_run(out, n) for n in names]
+def report(outs):
+    runs = []
+    for out in outs:
+        names = sorted(os.path.basename(p)[: -len(".flops_per_token")] for p in glob.glob(os.path.join(out, "*.flops_per_token")))
+        runs += [read_run(out, n) for n in names]
     if not runs:
-        sys.exit(f"pretrain_sweep_report: no finished runs in {out}")
+        sys.exit(f"pretrain_sweep_report: no finished runs in {' '.join(outs)}")
+    runs.sort(key=lambda r: (r["name"], r["points"][-1][0]))
     files = runs[0]["files"]
     print("| shape | parameters | FLOP/token | steps x tokens | training FLOPs | "
           + " | ".join(files) + " | all files |")
@@ -93,13 +98,22 @@ def report(out):
         x, y, per_file = r["points"][-1]
         print(f"| {r['name']} | {r['params']:,} | {r['per_token'] / 1e6:.1f} M | {r['steps']} x {int(r['tokens_per_step'])} "
               f"| {x:.2e} | " + " | ".join(f"{per_file[f]:.4f}" for f in files) + f" | **{y:.4f}** |")
-    svg_plot(runs, os.path.join(out, "sweep.svg"))
+    if len(outs) > 1:
+        # Compute-matched: each run is finished (decayed) only at its end, so a shape's curve
+        # joins its end points across budgets.
+        shapes = {}
+        for r in runs:
+            shapes.setdefault(r["name"], {"name": r["name"], "points": []})["points"].append(r["points"][-1])
+        plotted = list(shapes.values())
+    else:
+        plotted = runs
+    svg_plot(plotted, os.path.join(outs[0], "sweep.svg"))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--steps":
         steps_for_budget(*sys.argv[2:])
-    elif len(sys.argv) == 2:
-        report(sys.argv[1])
+    elif len(sys.argv) >= 2 and not sys.argv[1].startswith("-"):
+        report(sys.argv[1:])
     else:
         sys.exit(__doc__)
