@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   germ::util::reexecute_with_tuned_environment(argv);
   int threads = argc > 1 ? std::atoi(argv[1]) : 0;
   threads = germ::util::configure_threads(threads);
+  germ::util::keep_freed_memory_for_reuse();  // as germ pretrain and finetune do
   torch::NoGradGuard no_grad;
   std::printf("%-40s %14s %10s\n", "benchmark", "value", "unit");
   const int64_t n = 1024;
@@ -38,6 +39,14 @@ int main(int argc, char** argv) {
     std::printf("%-40s %14.1f %10s\n", "train small clm, batch 16 x 256 (germ)", tokens, "tokens/s");
     std::printf("%-40s %14.1f %10s\n", "train small clm, of the GEMM ceiling",
                 100.0 * tokens * germ::bench::train_flops_per_token(256) / (gflops * 1e9), "%");
+    // At 1,024 bases attention is most of the work: the fused kernel against the explicit form.
+    double fused = germ::bench::train_tokens_per_second(4, 1024, 3, true);
+    double explicit_form = germ::bench::train_tokens_per_second(4, 1024, 3, false);
+    std::printf("%-40s %14.1f %10s\n", "train small clm, batch 4 x 1024 (germ)", fused, "tokens/s");
+    std::printf("%-40s %14.1f %10s\n", "same, explicit attention", explicit_form, "tokens/s");
+    std::printf("%-40s %14.2f %10s\n", "fused / explicit attention", fused / explicit_form, "x");
+    std::printf("%-40s %14.1f %10s\n", "train 4 x 1024, of the GEMM ceiling",
+                100.0 * fused * germ::bench::train_flops_per_token(1024) / (gflops * 1e9), "%");
   }
   return 0;
 }

@@ -20,11 +20,12 @@ double train_flops_per_token(int64_t seq_len) {
   return 3.0 * (2.0 * matmul_weights + attention);
 }
 
-double train_tokens_per_second(int64_t batch, int64_t seq_len, int steps) {
+double train_tokens_per_second(int64_t batch, int64_t seq_len, int steps, bool fused_attention) {
   using namespace germ::model;
   ModelConfig config = ModelConfig::preset("small", ModelKind::kCausalLm);
   config.vocab = 10;
   GermModel model(config, ModelKind::kCausalLm);
+  model->set_fused_attention(fused_attention);
   model->train();
   auto optimizer = train::make_adamw(model, 1e-3, 0.01);
   torch::manual_seed(0);

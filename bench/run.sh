@@ -23,6 +23,13 @@ if $py -c 'import torch' 2>/dev/null; then
     printf "%-40s %14.1f %10s\n" "train small clm (PyTorch), of the GEMM ceiling" \
       "$(awk -v r="$reference" -v t="$germ_tokens" -v s="$germ_share" 'BEGIN {print s * r / t}')" "%"
   fi
+  reference_long=$($py "$here/bench/pytorch_reference.py" "$threads" 4 1024 3)
+  printf "%-40s %14.1f %10s\n" "train small clm, batch 4 x 1024 (PyTorch)" "$reference_long" "tokens/s"
+  germ_long=$(awk '/^train small clm, batch 4 x 1024 \(germ\)/ {print $(NF-1)}' <<<"$table")
+  if [ -n "$germ_long" ]; then
+    printf "%-40s %14.2f %10s\n" "germ / PyTorch at 4 x 1024" \
+      "$(awk -v g="$germ_long" -v r="$reference_long" 'BEGIN {print g / r}')" "x"
+  fi
 else
   echo "(PyTorch reference skipped: install python3-torch, or GERM_WITH_BENCH_DEPS=1 scripts/install_dependencies.sh)"
 fi

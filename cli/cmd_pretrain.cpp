@@ -8,6 +8,64 @@
 
 namespace germ::cli {
 
+namespace {
+
+// Held-out data, evaluation, sampling and the time limit.
+void add_data_options(CLI::App& app, train::PretrainOptions& o, std::vector<std::string>& holdout_regions) {
+  app.add_option("--eval-every", o.eval_every, "Steps between validation passes")->capture_default_str();
+  app.add_option("--eval-windows", o.eval_windows, "Held-out windows per validation pass")->capture_default_str();
+  app.add_option("--holdout", holdout_regions, "Held-out region(s) chr:beg-end (repeatable)");
+  app.add_option("--holdout-fraction", o.corpus.holdout_fraction,
+                 "Fraction held out from the end of each contig (without --holdout/--heldout)")->capture_default_str();
+  app.add_option("--heldout", o.heldout_files,
+                 "Held-out FASTA file(s), evaluated and reported one by one; inputs are then trained on whole");
+  app.add_option("--weights", o.sampling_weights,
+                 "TSV 'PATTERN<TAB>WEIGHT': share of windows per file group (default: sqrt(bases) per file)");
+  app.add_option("--time-limit", o.time_limit_minutes,
+                 "Minutes: checkpoint and exit 0 before this much time has passed (resume with --resume)");
+}
+
+void add_focus_options(CLI::App& app, train::PretrainOptions& o) {
+  app.add_flag("--focus", o.focus, "Train the FOCUS adapter of --init-from (a causal LM), base frozen");
+  app.add_option("--focus-k", o.focus_k, "FOCUS: bases per focus token (trained with k/2, k, 2k)")->capture_default_str();
+  app.add_option("--window", o.focus_window, "FOCUS: bases per window, a multiple of 2k")->capture_default_str();
+  app.add_option("--memory", o.focus_memory, "FOCUS: focus states kept across windows")->capture_default_str();
+  app.add_option("--context", o.focus_context, "FOCUS: bases re-read before each window (default k)");
+  app.add_option("--focus-windows", o.focus_windows_per_sequence, "FOCUS: windows per training sequence")
+      ->capture_default_str();
+  app.add_option("--kl-weight", o.focus_kl_weight, "FOCUS: weight of KL(uncompressed || FOCUS)")->capture_default_str();
+}
+
+void report(const train::FocusTrainingResult& r, const train::PretrainOptions& o, bool quiet) {
+  if (quiet) return;
+  std::fprintf(stderr,
+               "germ pretrain --focus: wrote %s: %lld steps, %lld trainable parameters, loss %.4f -> %.4f; "
+               "held-out mean |dp| %.3g -> %.3g, KL %.3g -> %.3g nats\n",
+               o.output.c_str(), static_cast<long long>(r.steps), static_cast<long long>(r.trainable_parameters),
+               r.first_loss, r.last_loss, r.before.mean_abs_dp(), r.after.mean_abs_dp(), r.before.mean(r.before.kl),
+               r.after.mean(r.after.kl));
+}
+
+void report(const train::PretrainResult& r, const train::PretrainOptions& o, bool quiet) {
+  if (quiet || r.rank != 0) return;
+  if (r.stopped_by_time_limit) {
+    std::fprintf(stderr,
+                 "germ pretrain: time limit (%g min) reached after step %lld of %lld; wrote checkpoint %s; "
+                 "continue with the same command and --resume %s\n",
+                 o.time_limit_minutes, static_cast<long long>(r.steps), static_cast<long long>(o.steps),
+                 r.checkpoint.c_str(), r.checkpoint.c_str());
+    return;
+  }
+  std::fprintf(stderr,
+               "germ pretrain: wrote %s: %lld steps, %lld parameters, train loss %.4f -> %.4f, "
+               "validation loss %.4f nats (%.4f bits) per %s\n",
+               o.output.c_str(), static_cast<long long>(r.steps), static_cast<long long>(r.parameters),
+               r.first_train_loss, r.last_train_loss, r.validation_loss, r.validation_bits,
+               o.objective == "clm" ? "base" : "masked token");
+}
+
+}  // namespace
+
 int run_pretrain(int argc, char** argv) {
   CLI::App app{"Train a germ model from FASTA files.\n\n"
                "  mlm: BERT-style encoder (DNABERT-2/GERM layout) over SentencePiece BPE tokens\n"
@@ -49,27 +107,10 @@ int run_pretrain(int argc, char** argv) {
   app.add_option("--schedule", o.schedule, "linear | cosine | constant")->capture_default_str();
   app.add_option("--clip", o.clip, "Gradient-norm clipping (0 = off)")->capture_default_str();
   app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();
-  app.add_option("--eval-every", o.eval_every, "Steps between validation passes")->capture_default_str();
-  app.add_option("--eval-windows", o.eval_windows, "Held-out windows per validation pass")->capture_default_str();
-  app.add_option("--holdout", holdout_regions, "Held-out region(s) chr:beg-end (repeatable)");
-  app.add_option("--holdout-fraction", o.corpus.holdout_fraction,
-                 "Fraction held out from the end of each contig (without --holdout/--heldout)")->capture_default_str();
-  app.add_option("--heldout", o.heldout_files,
-                 "Held-out FASTA file(s), evaluated and reported one by one; inputs are then trained on whole");
-  app.add_option("--weights", o.sampling_weights,
-                 "TSV 'PATTERN<TAB>WEIGHT': share of windows per file group (default: sqrt(bases) per file)");
-  app.add_option("--time-limit", o.time_limit_minutes,
-                 "Minutes: checkpoint and exit 0 before this much time has passed (resume with --resume)");
+  add_data_options(app, o, holdout_regions);
   app.add_option("--precision", precision, "fp32 | bf16 (autocast of the forward pass; CUDA, or CPUs with bf16)")
       ->capture_default_str();
-  app.add_flag("--focus", o.focus, "Train the FOCUS adapter of --init-from (a causal LM), base frozen");
-  app.add_option("--focus-k", o.focus_k, "FOCUS: bases per focus token (trained with k/2, k, 2k)")->capture_default_str();
-  app.add_option("--window", o.focus_window, "FOCUS: bases per window, a multiple of 2k")->capture_default_str();
-  app.add_option("--memory", o.focus_memory, "FOCUS: focus states kept across windows")->capture_default_str();
-  app.add_option("--context", o.focus_context, "FOCUS: bases re-read before each window (default k)");
-  app.add_option("--focus-windows", o.focus_windows_per_sequence, "FOCUS: windows per training sequence")
-      ->capture_default_str();
-  app.add_option("--kl-weight", o.focus_kl_weight, "FOCUS: weight of KL(uncompressed || FOCUS)")->capture_default_str();
+  add_focus_options(app, o);
   app.add_option("--log", o.log_path, "Training log TSV (default <output>.log.tsv)");
   add_distributed_options(app, o.dist_timeout);
   return run_command(app, argc, argv, [&] {
@@ -86,33 +127,10 @@ int run_pretrain(int argc, char** argv) {
     if (o.focus) {
       if (train::placement_from_environment().world_size > 1)
         throw Error("--focus", "FOCUS adapter training runs in one process (unset WORLD_SIZE)");
-      train::FocusTrainingResult r = train::train_focus(o);
-      if (!common.quiet)
-        std::fprintf(stderr,
-                     "germ pretrain --focus: wrote %s: %lld steps, %lld trainable parameters, loss %.4f -> %.4f; "
-                     "held-out mean |dp| %.3g -> %.3g, KL %.3g -> %.3g nats\n",
-                     o.output.c_str(), static_cast<long long>(r.steps), static_cast<long long>(r.trainable_parameters),
-                     r.first_loss, r.last_loss, r.before.mean_abs_dp(), r.after.mean_abs_dp(),
-                     r.before.mean(r.before.kl), r.after.mean(r.after.kl));
+      report(train::train_focus(o), o, common.quiet);
       return 0;
     }
-    train::PretrainResult r = train::pretrain(o);
-    if (r.stopped_by_time_limit) {
-      if (!common.quiet && r.rank == 0)
-        std::fprintf(stderr,
-                     "germ pretrain: time limit (%g min) reached after step %lld of %lld; wrote checkpoint %s; "
-                     "continue with the same command and --resume %s\n",
-                     o.time_limit_minutes, static_cast<long long>(r.steps), static_cast<long long>(o.steps),
-                     r.checkpoint.c_str(), r.checkpoint.c_str());
-      return 0;
-    }
-    if (!common.quiet && r.rank == 0)
-      std::fprintf(stderr,
-                 "germ pretrain: wrote %s: %lld steps, %lld parameters, train loss %.4f -> %.4f, "
-                 "validation loss %.4f nats (%.4f bits) per %s\n",
-                 o.output.c_str(), static_cast<long long>(r.steps), static_cast<long long>(r.parameters),
-                 r.first_train_loss, r.last_train_loss, r.validation_loss, r.validation_bits,
-                 o.objective == "clm" ? "base" : "masked token");
+    report(train::pretrain(o), o, common.quiet);
     return 0;
   });
 }
