@@ -29,22 +29,9 @@ void normalise_causal_row(float* row, int64_t visible, int64_t columns, float qu
   }
   if (softmax1) m = std::max(m, 0.0f);  // Softmax_1's stable form: m = max(0, max_j s_j)
 
-  Floats sum = splat(0.0f);
-  for (j = 0; j + kWidth <= visible; j += kWidth) {
-    Floats e = exp_lanes(load(row + j) - m);
-    store(row + j, e);
-    sum += e;
-  }
-  float tail_sum = 0;
-  for (; j < visible; ++j) {
-    row[j] = std::exp(row[j] - m);
-    tail_sum += row[j];
-  }
-  // Softmax_1's extra key: logit 0, so exp(0 - m).
-  const float denominator = total(sum) + tail_sum + (softmax1 ? std::exp(-m) : 0.0f);
-  const float inverse = 1.0f / denominator;
-  for (j = 0; j + kWidth <= visible; j += kWidth) store(row + j, load(row + j) * inverse);
-  for (; j < visible; ++j) row[j] *= inverse;
+  // Softmax_1's extra key: logit 0, so exp(0 - m) in the denominator.
+  const float denominator = exponentiate_and_sum(row, visible, m) + (softmax1 ? std::exp(-m) : 0.0f);
+  scale_row(row, visible, 1.0f / denominator);
   std::fill(row + visible, row + columns, 0.0f);
 }
 

@@ -47,24 +47,7 @@ void normalise_row(float* row, int64_t visible, int64_t columns, const float* ke
   row[0] = zero_key ? 0.0f : kExcludedLogit;
   if (zero_key) m = std::max(m, 0.0f);  // Softmax_1's stable form: m = max(0, max_j s_j)
 
-  Floats sum = splat(0.0f);
-  for (j = 0; j + kWidth <= visible; j += kWidth) {
-    Floats e = exp_lanes(load(row + j) - m);
-    store(row + j, e);
-    sum += e;
-  }
-  if (j < visible) {  // the last partial vector, padded with excluded logits
-    float tail[kWidth];
-    std::fill(tail, tail + kWidth, kExcludedLogit);
-    std::copy(row + j, row + visible, tail);
-    Floats e = exp_lanes(load(tail) - m);
-    store(tail, e);
-    std::copy(tail, tail + (visible - j), row + j);
-    sum += e;
-  }
-  const Floats inverse = splat(1.0f / total(sum));
-  for (j = 0; j + kWidth <= visible; j += kWidth) store(row + j, load(row + j) * inverse);
-  for (; j < visible; ++j) row[j] *= inverse[0];
+  scale_row(row, visible, 1.0f / exponentiate_and_sum(row, visible, m));
   std::fill(row + visible, row + columns, 0.0f);
 }
 

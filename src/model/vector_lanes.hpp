@@ -65,4 +65,34 @@ GERM_INLINE Floats exp_lanes(Floats x) {
   return p * reinterpret_cast<Floats>(exponent) * underflow;
 }
 
+// row[j] = exp(row[j] - m) for j < count; returns their sum. The last partial vector is padded
+// with logits exp maps to 0.
+GERM_INLINE float exponentiate_and_sum(float* row, int64_t count, float m) {
+  Floats sum = splat(0.0f);
+  int64_t j = 0;
+  for (; j + kWidth <= count; j += kWidth) {
+    Floats e = exp_lanes(load(row + j) - m);
+    store(row + j, e);
+    sum += e;
+  }
+  if (j < count) {
+    float tail[kWidth];
+    std::fill(tail, tail + kWidth, -1e30f);
+    std::copy(row + j, row + count, tail);
+    Floats e = exp_lanes(load(tail) - m);
+    store(tail, e);
+    std::copy(tail, tail + (count - j), row + j);
+    sum += e;
+  }
+  return total(sum);
+}
+
+// row[j] *= factor for j < count.
+GERM_INLINE void scale_row(float* row, int64_t count, float factor) {
+  const Floats f = splat(factor);
+  int64_t j = 0;
+  for (; j + kWidth <= count; j += kWidth) store(row + j, load(row + j) * f);
+  for (; j < count; ++j) row[j] *= factor;
+}
+
 }  // namespace germ::model::lanes
