@@ -36,9 +36,8 @@ void normalise_causal_row(float* row, int64_t visible, int64_t columns, float qu
 }
 
 GERM_VECTOR_CLONES
-void softmax_backward_row(const float* p, float* g, float delta, int64_t visible, int64_t columns) {
-  for (int64_t j = 0; j < visible; ++j) g[j] = p[j] * (g[j] - delta);
-  std::fill(g + visible, g + columns, 0.0f);
+void softmax_backward_row(const float* p, float* g, float delta, int64_t columns) {
+  for (int64_t j = 0; j < columns; ++j) g[j] = p[j] * (g[j] - delta);
 }
 
 int64_t visible_keys(const CausalTiles& t, int64_t row) {
@@ -75,11 +74,11 @@ void causal_softmax_tiles_reference(const CausalTiles& t) {
 
 void softmax_backward_tiles(const float* probabilities, float* gradient, const float* delta,
                             int64_t tiles, int64_t rows, int64_t columns, int threads) {
-  // Rows past a causal tile's diagonal have P = 0 there, so the whole row is safe to run.
+  // Keys past a row's diagonal have P = 0, so dS = 0 there without a separate fill.
   const int64_t total_rows = tiles * rows;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < total_rows; ++i)
-    softmax_backward_row(probabilities + i * columns, gradient + i * columns, delta[i], columns, columns);
+    softmax_backward_row(probabilities + i * columns, gradient + i * columns, delta[i], columns);
 }
 
 }  // namespace germ::model

@@ -84,7 +84,7 @@ struct CausalAlibiAttention : public torch::autograd::Function<CausalAlibiAttent
                            ctx->saved_data["block"].toInt());
     const int64_t tiles = b.q.size(0), length = b.length(), dim = b.q.size(2);
     at::Tensor d_out = grads[0].contiguous().view({tiles, length, dim});
-    at::Tensor delta = (d_out * out.contiguous().view({tiles, length, dim})).sum(-1).contiguous();  // dO_r . O_r
+    at::Tensor outputs = out.contiguous().view({tiles, length, dim});
     at::Tensor d_k = at::zeros_like(b.k), d_v = at::zeros_like(b.v);
     std::vector<at::Tensor> d_q;
     for (int64_t begin = 0; begin < length; begin += b.block) {
@@ -92,9 +92,9 @@ struct CausalAlibiAttention : public torch::autograd::Function<CausalAlibiAttent
       at::Tensor p = b.probabilities(begin, end);
       at::Tensor d_out_block = d_out.slice(1, begin, end);
       at::Tensor d_s = at::bmm(d_out_block, b.v.slice(1, 0, end).transpose(1, 2)).contiguous();  // dP
-      softmax_backward_tiles(p.data_ptr<float>(), d_s.data_ptr<float>(),
-                             delta.slice(1, begin, end).contiguous().data_ptr<float>(), tiles, end - begin, end,
-                             b.threads);
+      at::Tensor delta = (d_out_block * outputs.slice(1, begin, end)).sum(-1).contiguous();  // dO_r . O_r
+      softmax_backward_tiles(p.data_ptr<float>(), d_s.data_ptr<float>(), delta.data_ptr<float>(), tiles,
+                             end - begin, end, b.threads);
       d_q.push_back(at::bmm(d_s, b.k.slice(1, 0, end)).mul_(b.scale));
       d_k.slice(1, 0, end).baddbmm_(d_s.transpose(1, 2), b.q.slice(1, begin, end), 1.0, b.scale);
       d_v.slice(1, 0, end).baddbmm_(p.transpose(1, 2), d_out_block);
