@@ -239,15 +239,29 @@ at::Tensor WindowRunner::attend_raw(const at::Tensor& q, const at::Tensor& k, co
 
 at::Tensor WindowRunner::step(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
                               const std::vector<LaneMemory*>& memories) {
+  TORCH_CHECK(ids.size(1) == geometry_.raw_tokens(), "window ids must have context + window tokens");
+  return run_window(ids, valid_from, memories, true);
+}
+
+at::Tensor WindowRunner::last_step(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
+                                   const std::vector<LaneMemory*>& memories) {
+  TORCH_CHECK(ids.size(1) > geometry_.context && ids.size(1) <= geometry_.raw_tokens(),
+              "a last window needs context + 1 to context + window tokens");
+  return run_window(ids, valid_from, memories, false);
+}
+
+at::Tensor WindowRunner::run_window(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
+                                    const std::vector<LaneMemory*>& memories, bool carry_state) {
   const auto& config = model_->config();
   const int64_t lanes = ids.size(0), tokens = ids.size(1), heads = config.heads;
   const int64_t k = geometry_.k, context = geometry_.context, window = geometry_.window;
-  TORCH_CHECK(tokens == geometry_.raw_tokens(), "window ids must have context + window tokens");
   TORCH_CHECK(static_cast<int64_t>(valid_from.size()) == lanes && static_cast<int64_t>(memories.size()) == lanes,
               "one valid_from and one memory per lane");
-  const bool focus = geometry_.kind == MemoryKind::kFocus;
+  // Raw tokens never attend to the focus tokens of their own window, so a window whose state
+  // is not carried on needs neither the focus tokens nor the memory update.
+  const bool focus = carry_state && geometry_.kind == MemoryKind::kFocus;
   const int64_t focus_count = focus ? geometry_.focus_per_window() : 0;
-  const bool keep_memory = geometry_.kind != MemoryKind::kNone && geometry_.memory > 0;
+  const bool keep_memory = carry_state && geometry_.kind != MemoryKind::kNone && geometry_.memory > 0;
 
   at::Tensor x = model_->embed(ids.to(device_));  // [B, T, d]
   at::Tensor f;
@@ -303,7 +317,7 @@ at::Tensor WindowRunner::step(const at::Tensor& ids, const std::vector<int64_t>&
       memory.count = keep;
     }
   }
-  return model_->final_norm(x.slice(1, context - 1, context - 1 + window));
+  return model_->final_norm(x.slice(1, context - 1, tokens - 1));
 }
 
 at::Tensor base_log_probs(GermModel& model, const at::Tensor& hidden) {

@@ -70,6 +70,12 @@ class WindowRunner {
 
   at::Tensor step(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
                   const std::vector<LaneMemory*>& memories);
+  // The last window of lanes that stop inside it: ids[b] = the bases at [s - context, s + n)
+  // for 1 <= n <= window. The memories are read, not updated, and the focus tokens are not
+  // run; returns the rows that predict bases s .. s+n-1: [B, n, hidden], equal to the first n
+  // rows of step() on the same bases (causality).
+  at::Tensor last_step(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
+                       const std::vector<LaneMemory*>& memories);
 
   const FocusGeometry& geometry() const { return geometry_; }
   GermModel& model() { return model_; }
@@ -91,6 +97,8 @@ class WindowRunner {
   const at::Tensor& raw_bias(int64_t memory_count, int64_t valid_from);
   at::Tensor attend_raw(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                         const LaneMemory& memory, int64_t layer, int64_t valid_from);
+  at::Tensor run_window(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
+                        const std::vector<LaneMemory*>& memories, bool carry_state);
 
   GermModel model_;
   FocusAdapter adapter_;

@@ -37,6 +37,25 @@ int64_t task_end(const LaneTask& task) {
   return std::min<int64_t>(end, static_cast<int64_t>(task.bases.size()));
 }
 
+// Lanes in their last window run only up to their last needed base (WindowRunner::last_step)
+// when every lane of the batch is in its last window, so tasks are started in the order of
+// how many windows they run and how far into the last one, and batches end together.
+std::vector<size_t> order_by_length(const std::vector<LaneTask>& tasks, int64_t window) {
+  std::vector<std::pair<int64_t, int64_t>> length(tasks.size());
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const LaneTask& task = tasks[t];
+    int64_t end = task_end(task);
+    if (!task.snapshot_at.empty()) end = std::max(end, task.snapshot_at.back() + 1);
+    const int64_t span = std::max<int64_t>(1, end - task.start);
+    const int64_t windows = (span + window - 1) / window;
+    length[t] = {windows, span - (windows - 1) * window};
+  }
+  std::vector<size_t> order(tasks.size());
+  for (size_t t = 0; t < order.size(); ++t) order[t] = t;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return length[a] < length[b]; });
+  return order;
+}
+
 struct Lane {
   size_t task = 0;
   int64_t start = 0;  // current window start
@@ -63,7 +82,7 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
                                            int64_t max_lanes, int64_t* windows_run) {
   c10::InferenceMode inference;
   const auto& g = runner.geometry();
-  const int64_t window = g.window, context = g.context, tokens = g.raw_tokens();
+  const int64_t window = g.window, context = g.context;
   std::vector<LaneTaskResult> results(tasks.size());
   for (size_t t = 0; t < tasks.size(); ++t) {
     const LaneTask& task = tasks[t];
@@ -79,14 +98,21 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
       throw Error("lane task", "distribution positions must be sorted and not before the start");
   }
   std::vector<Lane> lanes;
+  const std::vector<size_t> order = order_by_length(tasks, window);
   size_t next_task = 0;
   auto refill = [&] {
     while (static_cast<int64_t>(lanes.size()) < std::max<int64_t>(1, max_lanes) && next_task < tasks.size()) {
-      const LaneTask& task = tasks[next_task];
+      const size_t t = order[next_task++];
+      const LaneTask& task = tasks[t];
       if (task.start < task_end(task) || !task.snapshot_at.empty())
-        lanes.push_back(Lane{next_task, task.start, 0, 0, task.memory});
-      ++next_task;
+        lanes.push_back(Lane{t, task.start, 0, 0, task.memory});
     }
+  };
+  // Bases this lane still needs from its window: fewer than `window` only in its last window.
+  auto bases_needed = [&](const Lane& lane) {
+    const LaneTask& task = tasks[lane.task];
+    if (lane.next_snapshot < task.snapshot_at.size()) return window;  // a later window's state is wanted
+    return std::clamp<int64_t>(task_end(task) - lane.start, 1, window);
   };
   // Saves the entering state for every snapshot requested at this lane's window start.
   auto take_snapshots = [&](Lane& lane) {
@@ -127,20 +153,24 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
     if (lanes.empty()) break;
 
     const int64_t batch = static_cast<int64_t>(lanes.size());
-    at::Tensor ids = at::full({batch, tokens}, kGapId, at::kLong);  // outside the sequence: N
+    int64_t run_bases = 0;
+    for (const Lane& lane : lanes) run_bases = std::max(run_bases, bases_needed(lane));
+    const int64_t step_tokens = context + run_bases;
+    at::Tensor ids = at::full({batch, step_tokens}, kGapId, at::kLong);  // outside the sequence: N
     std::vector<int64_t> valid_from(batch);
     std::vector<model::LaneMemory*> memories(batch);
     for (int64_t b = 0; b < batch; ++b) {
       const LaneTask& task = tasks[lanes[b].task];
       const int64_t length = static_cast<int64_t>(task.bases.size());
       const int64_t first = lanes[b].start - context;
-      const int64_t from = std::max(task.valid_begin, first), to = std::min(length, first + tokens);
+      const int64_t from = std::max(task.valid_begin, first), to = std::min(length, first + step_tokens);
       NucleotideTokenizer::encode_into(std::string_view(task.bases).substr(from, to - from),
                                        ids[b].data_ptr<int64_t>() + (from - first));
       valid_from[b] = std::max<int64_t>(0, task.valid_begin - first);
       memories[b] = &lanes[b].memory;
     }
-    at::Tensor hidden = runner.step(ids, valid_from, memories);
+    at::Tensor hidden = run_bases < window ? runner.last_step(ids, valid_from, memories)
+                                           : runner.step(ids, valid_from, memories);
     at::Tensor log_probs = model::base_log_probs(runner.model(), hidden).to(at::kCPU).contiguous();
     if (windows_run) *windows_run += batch;
     auto lp = log_probs.accessor<float, 3>();
@@ -150,7 +180,7 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
       const LaneTask& task = tasks[lane.task];
       LaneTaskResult& out = results[lane.task];
       const int64_t from = std::max(lane.start, task.score_from);
-      const int64_t to = std::min({lane.start + window, task.score_to, static_cast<int64_t>(task.bases.size())});
+      const int64_t to = std::min({lane.start + run_bases, task.score_to, static_cast<int64_t>(task.bases.size())});
       for (int64_t pos = from; pos < to; ++pos) {
         if (pos == task.valid_begin) continue;
         const int64_t i = pos - lane.start;
@@ -163,7 +193,7 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
           out.entropy[pos - task.score_from] = static_cast<float>(entropy);
         }
       }
-      keep_distributions(lane, task, out, lp[b], window);
+      keep_distributions(lane, task, out, lp[b], run_bases);
       lane.start += window;  // a finished lane is replaced at the top of the loop
     }
   }

@@ -263,3 +263,38 @@ TEST(Focus, FusedInferenceStepEqualsTheAutogradStep) {
     }
   }
 }
+
+// A lane that stops inside a window runs only its first n bases (WindowRunner::last_step): the
+// rows equal the first n rows of the full step on the same bases, on both attention paths, and
+// the lane's memory is left as it was.
+TEST(Focus, LastStepEqualsTheFirstRowsOfTheFullStep) {
+  auto m = random_clm(23);
+  auto a = random_adapter(m);
+  FocusGeometry g = geometry(MemoryKind::kFocus, 25, 300, 6, 50);
+  model::WindowRunner runner(m, a, g);
+  at::Tensor ids = at::randint(5, 9, {2, g.raw_tokens()}, at::kLong);
+  for (bool autograd : {false, true}) {
+    torch::AutoGradMode mode(autograd);
+    std::vector<model::LaneMemory> memory(2);
+    std::vector<model::LaneMemory*> ptrs{&memory[0], &memory[1]};
+    std::vector<int64_t> valid_from{0, 41};
+    runner.step(ids, valid_from, ptrs);  // fills the memories
+    valid_from = {0, 0};
+    const std::vector<at::Tensor> keys_before{memory[0].keys[0].clone(), memory[1].keys[0].clone()};
+    const std::vector<int64_t> counts_before{memory[0].count, memory[1].count};
+    std::vector<model::LaneMemory> copy = memory;
+    std::vector<model::LaneMemory*> copy_ptrs{&copy[0], &copy[1]};
+    at::Tensor full = runner.step(ids, valid_from, copy_ptrs).detach();
+    for (int64_t n : {1, 37, 299, 300}) {
+      at::Tensor last = runner.last_step(ids.slice(1, 0, g.context + n), valid_from, ptrs).detach();
+      ASSERT_EQ(last.size(1), n);
+      EXPECT_TRUE(at::allclose(last, full.slice(1, 0, n), 1e-5, 1e-5))
+          << "n " << n << " autograd " << autograd << " max |diff| "
+          << (last - full.slice(1, 0, n)).abs().max().item<float>();
+      EXPECT_EQ(memory[0].count, counts_before[0]);
+      EXPECT_EQ(memory[1].count, counts_before[1]);
+      EXPECT_TRUE(at::equal(memory[0].keys[0], keys_before[0]) && at::equal(memory[1].keys[0], keys_before[1]));
+    }
+  }
+  EXPECT_THROW(runner.last_step(ids.slice(1, 0, g.context), {0, 0}, {nullptr, nullptr}), c10::Error);
+}
