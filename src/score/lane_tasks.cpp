@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <tuple>
 
 #include "tokenize/nucleotide_tokenizer.hpp"
 #include "util/error.hpp"
@@ -223,6 +225,73 @@ std::vector<LaneTaskResult> LaneWorkers::run(std::vector<LaneTask> tasks, int64_
   if (windows_run)
     for (int64_t w : windows) *windows_run += w;
   return results;
+}
+
+bool SharedLanes::Origin::operator<(const Origin& other) const {
+  return std::tie(contig, reverse, first) < std::tie(other.contig, other.reverse, other.first);
+}
+
+namespace {
+
+// Adds `extra`'s sorted positions to `into`'s, keeping them sorted and distinct.
+void merge_positions(std::vector<int64_t>& into, const std::vector<int64_t>& extra) {
+  std::vector<int64_t> both;
+  std::set_union(into.begin(), into.end(), extra.begin(), extra.end(), std::back_inserter(both));
+  into.swap(both);
+}
+
+size_t index_of(const std::vector<int64_t>& positions, int64_t position) {
+  return static_cast<size_t>(std::lower_bound(positions.begin(), positions.end(), position) - positions.begin());
+}
+
+}  // namespace
+
+size_t SharedLanes::add(const Origin& origin, LaneTask task, bool share) {
+  if (!std::is_sorted(task.snapshot_at.begin(), task.snapshot_at.end()) ||
+      !std::is_sorted(task.distribution_at.begin(), task.distribution_at.end()))
+    throw Error("lane task", "snapshot and distribution positions must be sorted");
+  // Only a lane read from its first base with no saved state can serve several tasks.
+  const bool shareable = share && task.start == 0 && task.valid_begin == 0 && task.memory.count == 0 && !task.keep_entropy;
+  auto found = shareable ? lane_of_origin_.find(origin) : lane_of_origin_.end();
+  if (found == lane_of_origin_.end()) {
+    if (shareable) lane_of_origin_.emplace(origin, merged_.size());
+    merged_.push_back(task);
+    tickets_.push_back({std::move(task), merged_.size() - 1});
+    return tickets_.size() - 1;
+  }
+  LaneTask& lane = merged_[found->second];
+  if (task.bases.size() > lane.bases.size()) {
+    if (task.bases.compare(0, lane.bases.size(), lane.bases) != 0)
+      throw Error("lane task", "two tasks from one origin read different bases");
+    lane.bases = task.bases;
+  }
+  if (lane.score_to == lane.score_from) {
+    lane.score_from = task.score_from, lane.score_to = task.score_to;
+  } else if (task.score_to > task.score_from) {
+    lane.score_from = std::min(lane.score_from, task.score_from);
+    lane.score_to = std::max(lane.score_to, task.score_to);
+  }
+  merge_positions(lane.snapshot_at, task.snapshot_at);
+  merge_positions(lane.distribution_at, task.distribution_at);
+  tickets_.push_back({std::move(task), found->second});
+  return tickets_.size() - 1;
+}
+
+void SharedLanes::run(LaneWorkers& workers, int64_t lanes, int64_t* windows_run) {
+  results_ = workers.run(merged_, lanes, windows_run);
+}
+
+LaneTaskResult SharedLanes::result(size_t ticket) const {
+  const Ticket& t = tickets_.at(ticket);
+  const LaneTask& lane = merged_[t.lane];
+  const LaneTaskResult& all = results_.at(t.lane);
+  LaneTaskResult out;
+  const int64_t offset = t.task.score_from - lane.score_from;
+  const auto scored = static_cast<size_t>(t.task.score_to - t.task.score_from);
+  if (scored > 0) out.log_likelihood.assign(all.log_likelihood.begin() + offset, all.log_likelihood.begin() + offset + scored);
+  for (int64_t at : t.task.snapshot_at) out.snapshots.push_back(all.snapshots[index_of(lane.snapshot_at, at)]);
+  for (int64_t at : t.task.distribution_at) out.distributions.push_back(all.distributions[index_of(lane.distribution_at, at)]);
+  return out;
 }
 
 }  // namespace germ::score

@@ -1,6 +1,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,39 @@ class LaneWorkers {
 
  private:
   std::vector<model::WindowRunner> runners_;
+};
+
+// Lane tasks from several scorers over one reference, run together: tasks that start reading
+// at the same base of the same strand (their `origin`), at their first index and with no
+// saved state, are one lane that reads as far as the longest of them and keeps what each asked
+// for (the site method's forward lanes are the window method's reference lanes when both use
+// one grid: docs/score_variants.md). Each task gets back the result it would have had alone.
+class SharedLanes {
+ public:
+  struct Origin {
+    std::string contig;
+    bool reverse = false;  // the lane reads the reverse complement, right to left
+    int64_t first = 0;     // contig coordinate of the task's bases[0]
+    bool operator<(const Origin& other) const;
+  };
+  // Returns the ticket of the task's result. `share` false: the task gets a lane of its own.
+  size_t add(const Origin& origin, LaneTask task, bool share = true);
+  // Runs every lane (each once); windows are counted into windows_run.
+  void run(LaneWorkers& workers, int64_t lanes, int64_t* windows_run = nullptr);
+  const LaneTask& task(size_t ticket) const { return tickets_[ticket].task; }
+  // Only after run().
+  LaneTaskResult result(size_t ticket) const;
+  size_t lanes() const { return merged_.size(); }
+
+ private:
+  struct Ticket {
+    LaneTask task;  // as added (its bases kept for the caller)
+    size_t lane = 0;
+  };
+  std::vector<Ticket> tickets_;
+  std::vector<LaneTask> merged_;
+  std::vector<LaneTaskResult> results_;
+  std::map<Origin, size_t> lane_of_origin_;
 };
 
 }  // namespace germ::score

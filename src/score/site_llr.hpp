@@ -44,14 +44,37 @@ class SiteLlrScorer {
   // flags) get NaN everywhere; the caller reports their flags.
   std::vector<SiteScore> score(const std::vector<Variant>& variants, const io::IndexedFasta& reference);
 
+  // score() in two phases, so that its lanes run together with another scorer's: plan() adds
+  // the lanes to `lanes`, the caller runs them, collect() reads the values.
+  void plan(const std::vector<Variant>& variants, const io::IndexedFasta& reference, SharedLanes& lanes);
+  std::vector<SiteScore> collect(const SharedLanes& lanes);
+
   int64_t windows_run() const { return windows_run_; }
   int64_t segment_bases() const { return options_.segment_windows * workers_.geometry().window; }
   int64_t lead_bases() const { return options_.lead_windows * workers_.geometry().window; }
 
  private:
+  struct Allele {
+    size_t variant = 0, alt = 0;
+    int64_t position = 0;  // contig coordinate of the variant base
+    int ref = 0, alt_base = 0;
+  };
+  // All sites of one segment of one contig, read by a forward and a reverse lane.
+  struct Segment {
+    std::string contig;
+    int64_t index = 0;
+    std::vector<Allele> alleles;
+    std::vector<int64_t> positions;  // sorted, distinct (contig coordinates)
+    int64_t forward_begin = 0;       // contig coordinate of the forward lane's first base
+    int64_t reverse_last = 0;        // contig coordinate of the reverse lane's first base
+    size_t forward = 0, reverse = 0;  // tickets
+  };
+
   LaneWorkers& workers_;
   SiteLlrOptions options_;
   int64_t windows_run_ = 0;
+  std::vector<SiteScore> scores_;   // of the planned variants
+  std::vector<Segment> segments_;
 };
 
 }  // namespace germ::score

@@ -23,13 +23,6 @@ double nan_sum(const float* values, int64_t count) {
   return sum;
 }
 
-struct Group {
-  std::string contig;
-  bool reverse = false;
-  int64_t lane_start = 0, end = 0;  // strand coordinates of the lane's sequence
-  std::vector<size_t> members;      // StrandVariant indices
-};
-
 }  // namespace
 
 VariantScorer::VariantScorer(LaneWorkers& workers, VariantScoreOptions options)
@@ -44,21 +37,24 @@ VariantScorer::VariantScorer(LaneWorkers& workers, VariantScoreOptions options)
 
 std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& variants,
                                                const io::IndexedFasta& reference) {
+  SharedLanes lanes;
+  plan(variants, reference, lanes);
+  lanes.run(workers_, options_.lanes, &windows_run_);
+  return finish(lanes);
+}
+
+void VariantScorer::plan(const std::vector<Variant>& variants, const io::IndexedFasta& reference, SharedLanes& lanes) {
   const int64_t model_window = workers_.geometry().window, half = options_.window / 2;
-  std::vector<VariantScore> scores(variants.size());
+  scores_.assign(variants.size(), {});
+  strand_variants_.clear(), groups_.clear();
 
   // Checks and windows, then variants grouped by contig, strand and segment of the fixed grid.
-  struct StrandVariant : StrandWindow {
-    size_t variant = 0;
-  };
-  std::vector<StrandVariant> strand_variants;
   std::map<std::tuple<std::string, bool, int64_t>, size_t> group_of_key;
-  std::vector<Group> groups;
   for (size_t v = 0; v < variants.size(); ++v) {
     const Variant& variant = variants[v];
-    scores[v].llr.assign(variant.alts.size(), kNoValue);
+    scores_[v].llr.assign(variant.alts.size(), kNoValue);
     VariantWindows plan = plan_variant_windows(variant, reference, half, options_.both_strands);
-    scores[v].flags.assign(plan.flags.begin(), plan.flags.end());
+    scores_[v].flags.assign(plan.flags.begin(), plan.flags.end());
     for (StrandWindow& window : plan.strands) {
       if (options_.downstream >= 0)
         window.end = std::min(window.end, window.position + window.ref_length + options_.downstream);
@@ -66,27 +62,25 @@ std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& varia
       // Without reuse every variant gets its own lanes, started on the same grid point, so
       // both modes compute the same values.
       auto key = std::make_tuple(variant.contig, window.reverse,
-                                 options_.prefix_reuse ? segment : static_cast<int64_t>(strand_variants.size()));
-      auto [it, fresh] = group_of_key.emplace(key, groups.size());
+                                 options_.prefix_reuse ? segment : static_cast<int64_t>(strand_variants_.size()));
+      auto [it, fresh] = group_of_key.emplace(key, groups_.size());
       if (fresh) {
         Group group;
         group.contig = variant.contig;
         group.reverse = window.reverse;
         group.lane_start = std::max<int64_t>(0, (segment * options_.segment_windows - lead_windows_) * model_window);
-        groups.push_back(group);
+        groups_.push_back(group);
       }
-      Group& group = groups[it->second];
+      Group& group = groups_[it->second];
       group.end = std::max(group.end, window.end);
-      group.members.push_back(strand_variants.size());
-      strand_variants.push_back(StrandVariant{std::move(window), v});
+      group.members.push_back(strand_variants_.size());
+      strand_variants_.push_back(StrandVariant{std::move(window), v});
     }
   }
 
-  // Phase 1: one reference lane per group, saving its state where each variant's window starts.
-  std::vector<LaneTask> reference_tasks(groups.size());
-  for (size_t g = 0; g < groups.size(); ++g) {
-    const Group& group = groups[g];
-    LaneTask& task = reference_tasks[g];
+  // One reference lane per group, saving its state where each variant's window starts.
+  for (Group& group : groups_) {
+    LaneTask task;
     const int64_t length = reference.contig_length(group.contig);
     if (group.reverse) {
       task.bases = io::reverse_complement(
@@ -96,26 +90,34 @@ std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& varia
     }
     task.score_from = task.score_to = group.end - group.lane_start;
     for (size_t m : group.members) {
-      const StrandVariant& sv = strand_variants[m];
+      const StrandVariant& sv = strand_variants_[m];
       task.score_from = std::min(task.score_from, sv.position - group.lane_start);
       if (options_.prefix_reuse) task.snapshot_at.push_back(sv.position / model_window * model_window - group.lane_start);
     }
     std::sort(task.snapshot_at.begin(), task.snapshot_at.end());
     task.snapshot_at.erase(std::unique(task.snapshot_at.begin(), task.snapshot_at.end()), task.snapshot_at.end());
+    const int64_t first = group.reverse ? length - 1 - group.lane_start : group.lane_start;
+    // Without reuse each variant reads its own reference lane too (the mode measures the saving).
+    group.ticket = lanes.add({group.contig, group.reverse, first}, std::move(task), options_.prefix_reuse);
   }
-  std::vector<LaneTaskResult> reference_results = workers_.run(reference_tasks, options_.lanes, &windows_run_);
+}
 
-  // Phase 2: each ALT resumes from the saved state (or, without reuse, reads from the lane start).
+std::vector<VariantScore> VariantScorer::finish(const SharedLanes& lanes) {
+  const int64_t model_window = workers_.geometry().window;
+  std::vector<LaneTaskResult> reference_results(groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) reference_results[g] = lanes.result(groups_[g].ticket);
+
+  // Each ALT resumes from the saved state (or, without reuse, reads from the lane start).
   struct AltJob {
     size_t strand_variant, alt;
   };
   std::vector<LaneTask> alt_tasks;
   std::vector<AltJob> alt_jobs;
-  for (size_t g = 0; g < groups.size(); ++g) {
-    const Group& group = groups[g];
-    const LaneTask& ref_task = reference_tasks[g];
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const Group& group = groups_[g];
+    const LaneTask& ref_task = lanes.task(group.ticket);
     for (size_t m : group.members) {
-      const StrandVariant& sv = strand_variants[m];
+      const StrandVariant& sv = strand_variants_[m];
       const int64_t at = sv.position - group.lane_start, end = sv.end - group.lane_start;
       const int64_t window_start = sv.position / model_window * model_window - group.lane_start;
       for (size_t a = 0; a < sv.alt_bases.size(); ++a) {
@@ -136,29 +138,30 @@ std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& varia
   std::vector<LaneTaskResult> alt_results = workers_.run(std::move(alt_tasks), options_.lanes, &windows_run_);
 
   // LLR per strand; the record's value is the mean over the strands read.
-  std::vector<size_t> group_of_member(strand_variants.size());
-  for (size_t g = 0; g < groups.size(); ++g)
-    for (size_t m : groups[g].members) group_of_member[m] = g;
-  std::vector<std::vector<double>> sums(variants.size()), strands(variants.size());
+  std::vector<size_t> group_of_member(strand_variants_.size());
+  for (size_t g = 0; g < groups_.size(); ++g)
+    for (size_t m : groups_[g].members) group_of_member[m] = g;
+  std::vector<std::vector<double>> sums(scores_.size()), strands(scores_.size());
   for (size_t j = 0; j < alt_jobs.size(); ++j) {
-    const StrandVariant& sv = strand_variants[alt_jobs[j].strand_variant];
+    const StrandVariant& sv = strand_variants_[alt_jobs[j].strand_variant];
     const size_t g = group_of_member[alt_jobs[j].strand_variant];
-    const LaneTask& ref_task = reference_tasks[g];
-    const int64_t from = sv.position - groups[g].lane_start - ref_task.score_from;
+    const LaneTask& ref_task = lanes.task(groups_[g].ticket);
+    const int64_t from = sv.position - groups_[g].lane_start - ref_task.score_from;
     const double reference_ll = nan_sum(reference_results[g].log_likelihood.data() + from, sv.end - sv.position);
     const auto& alt_ll = alt_results[j].log_likelihood;
     const double alt_ll_sum = nan_sum(alt_ll.data(), static_cast<int64_t>(alt_ll.size()));
     const size_t record_alt = sv.alt_index[alt_jobs[j].alt];
     auto& sum = sums[sv.variant];
     auto& count = strands[sv.variant];
-    if (sum.empty()) sum.assign(variants[sv.variant].alts.size(), 0.0), count = sum;
+    if (sum.empty()) sum.assign(scores_[sv.variant].llr.size(), 0.0), count = sum;
     sum[record_alt] += alt_ll_sum - reference_ll;
     count[record_alt] += 1;
   }
-  for (size_t v = 0; v < variants.size(); ++v)
+  for (size_t v = 0; v < scores_.size(); ++v)
     for (size_t a = 0; a < sums[v].size(); ++a)
-      if (strands[v][a] > 0) scores[v].llr[a] = static_cast<float>(sums[v][a] / strands[v][a]);
-  return scores;
+      if (strands[v][a] > 0) scores_[v].llr[a] = static_cast<float>(sums[v][a] / strands[v][a]);
+  strand_variants_.clear(), groups_.clear();
+  return std::move(scores_);
 }
 
 }  // namespace germ::score

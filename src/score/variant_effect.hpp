@@ -37,16 +37,37 @@ class VariantScorer {
   // One score per variant, same order. Variants sharing a segment share one reference lane.
   std::vector<VariantScore> score(const std::vector<Variant>& variants, const io::IndexedFasta& reference);
 
+  // score() in two phases, so that the reference lanes run together with another scorer's:
+  // plan() adds them to `lanes`, the caller runs them, finish() runs the ALTs and scores.
+  void plan(const std::vector<Variant>& variants, const io::IndexedFasta& reference, SharedLanes& lanes);
+  std::vector<VariantScore> finish(const SharedLanes& lanes);
+
   int64_t windows_run() const { return windows_run_; }
   const VariantScoreOptions& options() const { return options_; }
   // Bases each lane reads before its segment (at least half a window, and the warm-up).
   int64_t lead_bases() const { return lead_windows_ * workers_.geometry().window; }
 
  private:
+  struct StrandVariant : StrandWindow {
+    size_t variant = 0;
+  };
+  // The variants of one contig, strand and segment: one reference lane.
+  struct Group {
+    std::string contig;
+    bool reverse = false;
+    int64_t lane_start = 0, end = 0;  // strand coordinates of the lane's sequence
+    std::vector<size_t> members;      // StrandVariant indices
+    size_t ticket = 0;                // of the reference lane
+  };
+
   LaneWorkers& workers_;
   VariantScoreOptions options_;
   int64_t lead_windows_;
   int64_t windows_run_ = 0;
+  // Between plan() and finish().
+  std::vector<VariantScore> scores_;
+  std::vector<StrandVariant> strand_variants_;
+  std::vector<Group> groups_;
 };
 
 }  // namespace germ::score

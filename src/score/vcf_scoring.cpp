@@ -166,28 +166,41 @@ class BlockReader {
   std::set<std::string> warned_;
 };
 
-// Stage 2: the methods over one block.
+// Stage 2: the methods over one block. Their reference lanes run together: with --llr site,
+// the window method (for the ALTs that are not SNVs) uses the site grid, so its reference lanes
+// are the site method's forward lanes (docs/score_variants.md).
 class BlockScorer {
  public:
   BlockScorer(LaneWorkers& workers, const io::IndexedFasta& reference, const VcfScoreOptions& options,
               const FieldLayout& layout)
-      : reference_(reference), options_(options), layout_(layout), window_(workers, options.window),
-        site_(workers, options.site) {}
+      : workers_(workers), reference_(reference), options_(options), layout_(layout),
+        window_(workers, window_options(options)), site_(workers, options.site) {}
 
   void score(Block& block) {
     const size_t count = block.variants.size();
     block.values.assign(count, {});
     for (size_t v = 0; v < count; ++v)
       block.values[v].values.assign(layout_.fields.size(), std::vector<float>(block.variants[v].alts.size(), kNoValue));
-    if (uses(options_, LlrMethod::kSite)) score_sites(block);
-    score_windows(block);
+    const bool site = uses(options_, LlrMethod::kSite);
+    SharedLanes lanes;
+    if (site) site_.plan(block.variants, reference_, lanes);
+    WindowSubset subset = window_subset(block);
+    if (!subset.variants.empty()) window_.plan(subset.variants, reference_, lanes);
+    lanes.run(workers_, options_.window.lanes, &shared_windows_);
+    if (site) store_sites(block, site_.collect(lanes));
+    if (!subset.variants.empty()) store_windows(block, subset, window_.finish(lanes));
   }
 
-  int64_t windows_run() const { return window_.windows_run() + site_.windows_run(); }
+  int64_t windows_run() const { return shared_windows_ + window_.windows_run() + site_.windows_run(); }
 
  private:
-  void score_sites(Block& block) {
-    std::vector<SiteScore> sites = site_.score(block.variants, reference_);
+  static VariantScoreOptions window_options(const VcfScoreOptions& options) {
+    VariantScoreOptions window = options.window;
+    if (uses(options, LlrMethod::kSite)) window.segment_windows = options.site.segment_windows;
+    return window;
+  }
+
+  void store_sites(Block& block, std::vector<SiteScore> sites) {
     for (size_t v = 0; v < sites.size(); ++v) {
       auto& values = block.values[v].values;
       values[layout_.site] = std::move(sites[v].mean);
@@ -196,12 +209,17 @@ class BlockScorer {
     }
   }
 
-  // Every ALT with --llr window; with site only, the ALTs that are not SNVs (flagged NOT_SNV).
-  void score_windows(Block& block) {
-    const bool all = uses(options_, LlrMethod::kWindow);
-    std::vector<Variant> subset;
+  // The records (and their ALTs) the window method scores.
+  struct WindowSubset {
+    std::vector<Variant> variants;
     std::vector<size_t> record_of;
     std::vector<std::vector<size_t>> alt_of;
+  };
+
+  // Every ALT with --llr window; with site only, the ALTs that are not SNVs (flagged NOT_SNV).
+  WindowSubset window_subset(Block& block) {
+    const bool all = uses(options_, LlrMethod::kWindow);
+    WindowSubset subset;
     for (size_t v = 0; v < block.variants.size(); ++v) {
       const Variant& variant = block.variants[v];
       Variant part{variant.contig, variant.position, variant.ref, {}};
@@ -215,22 +233,26 @@ class BlockScorer {
         continue;
       }
       if (!all) variant_flag::add(block.values[v].flags, variant_flag::kNotSnv);
-      subset.push_back(std::move(part)), record_of.push_back(v), alt_of.push_back(std::move(alts));
+      subset.variants.push_back(std::move(part)), subset.record_of.push_back(v), subset.alt_of.push_back(std::move(alts));
     }
-    if (subset.empty()) return;
-    std::vector<VariantScore> scores = window_.score(subset, reference_);
-    for (size_t i = 0; i < subset.size(); ++i) {
-      VariantRecordValues& out = block.values[record_of[i]];
-      for (size_t j = 0; j < alt_of[i].size(); ++j) out.values[layout_.window][alt_of[i][j]] = scores[i].llr[j];
+    return subset;
+  }
+
+  void store_windows(Block& block, const WindowSubset& subset, const std::vector<VariantScore>& scores) {
+    for (size_t i = 0; i < subset.variants.size(); ++i) {
+      VariantRecordValues& out = block.values[subset.record_of[i]];
+      for (size_t j = 0; j < subset.alt_of[i].size(); ++j) out.values[layout_.window][subset.alt_of[i][j]] = scores[i].llr[j];
       for (const std::string& flag : scores[i].flags) variant_flag::add(out.flags, flag.c_str());
     }
   }
 
+  LaneWorkers& workers_;
   const io::IndexedFasta& reference_;
   const VcfScoreOptions& options_;
   const FieldLayout& layout_;
   VariantScorer window_;
   SiteLlrScorer site_;
+  int64_t shared_windows_ = 0;
 };
 
 void tally_record(VcfScoreSummary& summary, const VariantRecordValues& values) {

@@ -10,6 +10,7 @@
 #include "io/indexed_fasta.hpp"
 #include "io/vcf_reader.hpp"
 #include "score/lane_scorer.hpp"
+#include "score/site_llr.hpp"
 #include "score/variant_effect.hpp"
 #include "test_support.hpp"
 #include "tiny_focus_model.hpp"
@@ -111,6 +112,52 @@ TEST_F(VariantEffect, SharedPrefixEqualsScoringEachVariantFromScratch) {
     }
     EXPECT_TRUE(shared[v].flags.empty()) << v;
   }
+}
+
+// --llr site with non-SNV records: the window method's reference lanes are the site method's
+// forward lanes (one grid, one lead). Sharing them changes no value of either method and
+// reads fewer lanes than the two methods apart.
+TEST_F(VariantEffect, SiteAndWindowMethodsSharingLanesEqualEachAlone) {
+  std::vector<Variant> sites = {snv(640, 'A'), snv(702, 'C'), snv(1390, 'G'), snv(1900, 'T')};
+  // In the site segments (200 bases: 3 and 6), so their reference lanes are site lanes.
+  std::vector<Variant> others = {Variant{"c1", 660, contig_.substr(660, 3), {contig_.substr(660, 1)}},
+                                 Variant{"c1", 1380, contig_.substr(1380, 2), {"TT", "GC"}}};
+  auto window_options = small_window();
+  window_options.downstream = 40;
+  score::LaneWorkers workers(tiny_.model, tiny_.adapter, tiny_.geometry);
+  score::SiteLlrOptions site_options;
+  site_options.segment_windows = window_options.segment_windows;
+  site_options.lead_windows = score::VariantScorer(workers, window_options).lead_bases() / tiny_.geometry.window;
+  site_options.lanes = window_options.lanes;
+  io::IndexedFasta reference(fasta_);
+
+  score::SiteLlrScorer site_alone(workers, site_options);
+  score::VariantScorer window_alone(workers, window_options);
+  const auto site_values = site_alone.score(sites, reference);
+  const auto window_values = window_alone.score(others, reference);
+
+  score::SiteLlrScorer site(workers, site_options);
+  score::VariantScorer window(workers, window_options);
+  score::SharedLanes lanes;
+  site.plan(sites, reference, lanes);
+  window.plan(others, reference, lanes);
+  // Site lanes: a forward and a reverse lane for segments 3, 6 and 9; the window method's two
+  // reference lanes are the forward lanes of 3 and 6.
+  int64_t windows = 0;
+  lanes.run(workers, site_options.lanes, &windows);
+  const auto shared_sites = site.collect(lanes);
+  const auto shared_windows = window.finish(lanes);
+  EXPECT_EQ(lanes.lanes(), 6u);
+  for (size_t v = 0; v < sites.size(); ++v) {
+    ASSERT_FALSE(std::isnan(site_values[v].mean[0])) << v;
+    EXPECT_NEAR(shared_sites[v].forward[0], site_values[v].forward[0], 1e-4) << v;
+    EXPECT_NEAR(shared_sites[v].reverse[0], site_values[v].reverse[0], 1e-4) << v;
+  }
+  for (size_t v = 0; v < others.size(); ++v)
+    for (size_t a = 0; a < others[v].alts.size(); ++a) {
+      ASSERT_FALSE(std::isnan(window_values[v].llr[a])) << v;
+      EXPECT_NEAR(shared_windows[v].llr[a], window_values[v].llr[a], 1e-4) << v << " alt " << a;
+    }
 }
 
 TEST_F(VariantEffect, WorkerThreadsDoNotChangeScores) {
