@@ -173,11 +173,17 @@ stage_train() {
   every_minute=$(awk -v n="$steps" -v s="$seconds" 'BEGIN { c = int(n * 60 / s); print (c < 1 ? 1 : c) }')
   if [ "$dry_run" = 1 ]; then steps=6 every_minute=2; fi
   # The training files first: --heldout takes every file after it.
-  local args=("$payload"/corpus/train/*.fa.gz --objective clm --config "$config" --device "$device" --steps "$steps" --batch-size "$train_batch"
+  # The candidate continues from the long run's latest piece (training/README.md) when there is
+  # one: the CPU pieces are a head start, not a different model.
+  local start=(--config "$config") latest
+  latest=$(ls training/clm_6x192.piece*.f16.safetensors 2>/dev/null | sort -V | tail -1)
+  if [ "$dry_run" = 0 ] && [ -n "$latest" ]; then start=(--init-from "$latest"); figure init_from "$latest"; fi
+  local args=("$payload"/corpus/train/*.fa.gz --objective clm "${start[@]}" --device "$device" --steps "$steps" --batch-size "$train_batch"
               --seq-len "$train_seq" --lr 2e-3 --warmup "$((steps / 20 + 1))" --schedule cosine
               --checkpoint-every "$every_minute" --eval-every "$((steps / 10 + 1))" --eval-windows "$eval_windows"
               -o "$work/model.safetensors")
   if [ "$dry_run" = 0 ] && pretrain_has --precision; then precision=bf16; args+=(--precision bf16); fi
+  if [ "$dry_run" = 0 ] && pretrain_has --weights; then args+=(--weights models/configs/corpus_weights.tsv); fi
   if pretrain_has --heldout; then args+=(--heldout "$payload"/corpus/heldout/*.fa.gz); fi
   figure precision "$precision"
   figure planned_steps "$steps"
