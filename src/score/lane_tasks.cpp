@@ -78,6 +78,62 @@ void keep_distributions(Lane& lane, const LaneTask& task, LaneTaskResult& out, c
   }
 }
 
+// One result per task with every value missing, after checking the task's layout.
+std::vector<LaneTaskResult> checked_empty_results(const std::vector<LaneTask>& tasks) {
+  std::vector<LaneTaskResult> results(tasks.size());
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const LaneTask& task = tasks[t];
+    if (task.start < task.valid_begin || task.score_from < task.start || task.score_to < task.score_from)
+      throw Error("lane task", "inconsistent start, valid_begin and score range");
+    if (!std::is_sorted(task.distribution_at.begin(), task.distribution_at.end()) ||
+        (!task.distribution_at.empty() && task.distribution_at.front() < task.start))
+      throw Error("lane task", "distribution positions must be sorted and not before the start");
+    const auto scored = static_cast<size_t>(task.score_to - task.score_from);
+    results[t].log_likelihood.assign(scored, kNoValue);
+    if (task.keep_entropy) results[t].entropy.assign(scored, kNoValue);
+    results[t].snapshots.resize(task.snapshot_at.size());
+    results[t].distributions.assign(task.distribution_at.size(), {kNoValue, kNoValue, kNoValue, kNoValue});
+  }
+  return results;
+}
+
+// The ids of one model step: lane b's bases [start - context, start + run_bases), N outside
+// its sequence; valid_from[b] masks what lies before the task's valid_begin.
+at::Tensor step_ids(const std::vector<Lane>& lanes, const std::vector<LaneTask>& tasks, int64_t context,
+                    int64_t run_bases, std::vector<int64_t>& valid_from) {
+  const int64_t batch = static_cast<int64_t>(lanes.size()), step_tokens = context + run_bases;
+  at::Tensor ids = at::full({batch, step_tokens}, kGapId, at::kLong);
+  for (int64_t b = 0; b < batch; ++b) {
+    const LaneTask& task = tasks[lanes[b].task];
+    const int64_t length = static_cast<int64_t>(task.bases.size());
+    const int64_t first = lanes[b].start - context;
+    const int64_t from = std::max(task.valid_begin, first), to = std::min(length, first + step_tokens);
+    NucleotideTokenizer::encode_into(std::string_view(task.bases).substr(from, to - from),
+                                     ids[b].data_ptr<int64_t>() + (from - first));
+    valid_from[b] = std::max<int64_t>(0, task.valid_begin - first);
+  }
+  return ids;
+}
+
+// Copies log P(base) (and the entropy) of the scored positions this step predicted.
+void keep_log_likelihoods(const Lane& lane, const LaneTask& task, LaneTaskResult& out,
+                          const at::TensorAccessor<float, 2>& lp, int64_t run_bases) {
+  const int64_t from = std::max(lane.start, task.score_from);
+  const int64_t to = std::min({lane.start + run_bases, task.score_to, static_cast<int64_t>(task.bases.size())});
+  for (int64_t pos = from; pos < to; ++pos) {
+    if (pos == task.valid_begin) continue;
+    const int64_t i = pos - lane.start;
+    const int observed = base_index(task.bases[pos]);
+    if (observed < 0) continue;
+    out.log_likelihood[pos - task.score_from] = lp[i][observed];
+    if (task.keep_entropy) {
+      double entropy = 0;
+      for (int c = 0; c < 4; ++c) entropy -= std::exp(lp[i][c]) * lp[i][c];
+      out.entropy[pos - task.score_from] = static_cast<float>(entropy);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const std::vector<LaneTask>& tasks,
@@ -85,20 +141,7 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
   c10::InferenceMode inference;
   const auto& g = runner.geometry();
   const int64_t window = g.window, context = g.context;
-  std::vector<LaneTaskResult> results(tasks.size());
-  for (size_t t = 0; t < tasks.size(); ++t) {
-    const LaneTask& task = tasks[t];
-    if (task.start < task.valid_begin || task.score_from < task.start || task.score_to < task.score_from)
-      throw Error("lane task", "inconsistent start, valid_begin and score range");
-    size_t scored = static_cast<size_t>(task.score_to - task.score_from);
-    results[t].log_likelihood.assign(scored, kNoValue);
-    if (task.keep_entropy) results[t].entropy.assign(scored, kNoValue);
-    results[t].snapshots.resize(task.snapshot_at.size());
-    results[t].distributions.assign(task.distribution_at.size(), {kNoValue, kNoValue, kNoValue, kNoValue});
-    if (!std::is_sorted(task.distribution_at.begin(), task.distribution_at.end()) ||
-        (!task.distribution_at.empty() && task.distribution_at.front() < task.start))
-      throw Error("lane task", "distribution positions must be sorted and not before the start");
-  }
+  std::vector<LaneTaskResult> results = checked_empty_results(tasks);
   std::vector<Lane> lanes;
   const std::vector<size_t> order = order_by_length(tasks, window);
   size_t next_task = 0;
@@ -154,48 +197,22 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
     }
     if (lanes.empty()) break;
 
-    const int64_t batch = static_cast<int64_t>(lanes.size());
     int64_t run_bases = 0;
     for (const Lane& lane : lanes) run_bases = std::max(run_bases, bases_needed(lane));
-    const int64_t step_tokens = context + run_bases;
-    at::Tensor ids = at::full({batch, step_tokens}, kGapId, at::kLong);  // outside the sequence: N
+    const int64_t batch = static_cast<int64_t>(lanes.size());
     std::vector<int64_t> valid_from(batch);
     std::vector<model::LaneMemory*> memories(batch);
-    for (int64_t b = 0; b < batch; ++b) {
-      const LaneTask& task = tasks[lanes[b].task];
-      const int64_t length = static_cast<int64_t>(task.bases.size());
-      const int64_t first = lanes[b].start - context;
-      const int64_t from = std::max(task.valid_begin, first), to = std::min(length, first + step_tokens);
-      NucleotideTokenizer::encode_into(std::string_view(task.bases).substr(from, to - from),
-                                       ids[b].data_ptr<int64_t>() + (from - first));
-      valid_from[b] = std::max<int64_t>(0, task.valid_begin - first);
-      memories[b] = &lanes[b].memory;
-    }
+    at::Tensor ids = step_ids(lanes, tasks, context, run_bases, valid_from);
+    for (int64_t b = 0; b < batch; ++b) memories[b] = &lanes[b].memory;
     at::Tensor hidden = run_bases < window ? runner.last_step(ids, valid_from, memories)
                                            : runner.step(ids, valid_from, memories);
     at::Tensor log_probs = model::base_log_probs(runner.model(), hidden).to(at::kCPU).contiguous();
     if (windows_run) *windows_run += batch;
     auto lp = log_probs.accessor<float, 3>();
-
     for (int64_t b = 0; b < batch; ++b) {
       Lane& lane = lanes[b];
-      const LaneTask& task = tasks[lane.task];
-      LaneTaskResult& out = results[lane.task];
-      const int64_t from = std::max(lane.start, task.score_from);
-      const int64_t to = std::min({lane.start + run_bases, task.score_to, static_cast<int64_t>(task.bases.size())});
-      for (int64_t pos = from; pos < to; ++pos) {
-        if (pos == task.valid_begin) continue;
-        const int64_t i = pos - lane.start;
-        int observed = base_index(task.bases[pos]);
-        if (observed < 0) continue;
-        out.log_likelihood[pos - task.score_from] = lp[b][i][observed];
-        if (task.keep_entropy) {
-          double entropy = 0;
-          for (int c = 0; c < 4; ++c) entropy -= std::exp(lp[b][i][c]) * lp[b][i][c];
-          out.entropy[pos - task.score_from] = static_cast<float>(entropy);
-        }
-      }
-      keep_distributions(lane, task, out, lp[b], run_bases);
+      keep_log_likelihoods(lane, tasks[lane.task], results[lane.task], lp[b], run_bases);
+      keep_distributions(lane, tasks[lane.task], results[lane.task], lp[b], run_bases);
       lane.start += window;  // a finished lane is replaced at the top of the loop
     }
   }
