@@ -244,6 +244,10 @@ std::vector<LaneTaskResult> LaneWorkers::run(std::vector<LaneTask> tasks, int64_
   return results;
 }
 
+size_t slot_of(const std::vector<int64_t>& positions, int64_t position) {
+  return static_cast<size_t>(std::lower_bound(positions.begin(), positions.end(), position) - positions.begin());
+}
+
 bool SharedLanes::Origin::operator<(const Origin& other) const {
   return std::tie(contig, reverse, first) < std::tie(other.contig, other.reverse, other.first);
 }
@@ -257,9 +261,6 @@ void merge_positions(std::vector<int64_t>& into, const std::vector<int64_t>& ext
   into.swap(both);
 }
 
-size_t index_of(const std::vector<int64_t>& positions, int64_t position) {
-  return static_cast<size_t>(std::lower_bound(positions.begin(), positions.end(), position) - positions.begin());
-}
 
 }  // namespace
 
@@ -306,8 +307,8 @@ LaneTaskResult SharedLanes::result(size_t ticket) const {
   const int64_t offset = t.task.score_from - lane.score_from;
   const auto scored = static_cast<size_t>(t.task.score_to - t.task.score_from);
   if (scored > 0) out.log_likelihood.assign(all.log_likelihood.begin() + offset, all.log_likelihood.begin() + offset + scored);
-  for (int64_t at : t.task.snapshot_at) out.snapshots.push_back(all.snapshots[index_of(lane.snapshot_at, at)]);
-  for (int64_t at : t.task.distribution_at) out.distributions.push_back(all.distributions[index_of(lane.distribution_at, at)]);
+  for (int64_t at : t.task.snapshot_at) out.snapshots.push_back(all.snapshots[slot_of(lane.snapshot_at, at)]);
+  for (int64_t at : t.task.distribution_at) out.distributions.push_back(all.distributions[slot_of(lane.distribution_at, at)]);
   return out;
 }
 

@@ -65,6 +65,10 @@ class LaneWorkers {
   std::vector<model::WindowRunner> runners_;
 };
 
+// Index of `position` in sorted `positions` (a task's snapshot_at or distribution_at), i.e. of
+// its snapshot or distribution in the task's result.
+size_t slot_of(const std::vector<int64_t>& positions, int64_t position);
+
 // Lane tasks from several scorers over one reference, run together: tasks that start reading
 // at the same base of the same strand (their `origin`), at their first index and with no
 // saved state, are one lane that reads as far as the longest of them and keeps what each asked

@@ -26,12 +26,6 @@ int base_column(char base) {
   }
 }
 
-// Index of a contig position in a lane's distribution_at list.
-size_t slot_of(const std::vector<int64_t>& lane_positions, int64_t lane_position) {
-  return static_cast<size_t>(std::lower_bound(lane_positions.begin(), lane_positions.end(), lane_position) -
-                             lane_positions.begin());
-}
-
 float difference(const std::array<float, 4>& log_probs, int alt, int ref) { return log_probs[alt] - log_probs[ref]; }
 
 }  // namespace
