@@ -22,14 +22,11 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 [ -d "$data" ] || { echo "variant_bench: SKIP: $data is absent" >&2; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/germ-variant-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-ref=$data/genomes/human_GRCh37_chr20_1-2Mb.fa
-cp "$data/variants/human_GRCh37_chr20_1-2Mb.1kgp.vcf.gz" "$work/all.vcf.gz" && bcftools index -t "$work/all.vcf.gz"
-bcftools view -r "$region" -Oz -o "$work/dense.vcf.gz" "$work/all.vcf.gz"
+. "$here/bench/chr20_variants.sh" && chr20_variant_set "$work" "$region"
 bcftools view -h "$work/dense.vcf.gz" > "$work/sparse.vcf"
 bcftools view -H "$work/dense.vcf.gz" | awk -F'\t' 'BEGIN { last = -1 } { bin = int($2 / 20000) } bin != last { print; last = bin }' >> "$work/sparse.vcf"
 bgzip -f "$work/sparse.vcf"
 bcftools view -v snps -Oz -o "$work/snv.vcf.gz" "$work/dense.vcf.gz"
-samtools faidx "$ref" "$region" | sed "1s/.*/>z/" > "$work/region.fa"
 
 # measure LABEL CMD...: prints "seconds peak_rss_MB" (wall clock and max RSS of the command).
 measure() {

@@ -184,7 +184,8 @@ const at::Tensor& WindowRunner::raw_bias(int64_t memory_count, int64_t valid_fro
 }
 
 at::Tensor WindowRunner::attend_raw(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                    const LaneMemory& memory, int64_t layer, int64_t valid_from) {
+                                    const LaneMemory& memory, const WindowPrefix* prefix, int64_t layer,
+                                    int64_t valid_from, int64_t first_row) {
   // q, k, v: [H, T, D] for one lane. Keys: [zero, memory..., raw...]; Softmax_1 is the plain
   // softmax over them because of the zero key (score 0, value 0).
   const int64_t heads = q.size(0), tokens = q.size(1), dim = q.size(2);
@@ -192,6 +193,10 @@ at::Tensor WindowRunner::attend_raw(const at::Tensor& q, const at::Tensor& k, co
   at::Tensor zero = at::zeros({heads, 1, dim}, q.options());
   std::vector<at::Tensor> key_parts{zero}, value_parts{zero};
   if (m > 0) key_parts.push_back(memory.keys[layer]), value_parts.push_back(memory.values[layer]);
+  if (first_row > 0) {
+    key_parts.push_back(prefix->keys[layer].slice(1, 0, first_row));
+    value_parts.push_back(prefix->values[layer].slice(1, 0, first_row));
+  }
   key_parts.push_back(k), value_parts.push_back(v);
   at::Tensor keys = at::cat(key_parts, 1), values = at::cat(value_parts, 1);
   const double scale = 1.0 / std::sqrt(static_cast<double>(dim));
@@ -203,7 +208,7 @@ at::Tensor WindowRunner::attend_raw(const at::Tensor& q, const at::Tensor& k, co
     const int64_t context = geometry_.context;
     for (int64_t begin = 0; begin < tokens; begin += query_tile_) {
       int64_t end = std::min(tokens, begin + query_tile_);
-      int64_t visible = 1 + m + end;
+      int64_t visible = 1 + m + first_row + end;
       at::Tensor scores = at::bmm(q.slice(1, begin, end), keys.slice(1, 0, visible).transpose(1, 2)).contiguous();
       for (int64_t h = 0; h < heads; ++h) {
         AlibiSoftmaxTile tile;
@@ -211,8 +216,8 @@ at::Tensor WindowRunner::attend_raw(const at::Tensor& q, const at::Tensor& k, co
         tile.rows = end - begin, tile.columns = visible;
         tile.key_position = layout.position.data();
         tile.key_offset = layout.any_hidden ? layout.offset.data() : nullptr;
-        tile.first_query_position = static_cast<float>(begin - context);
-        tile.first_row_visible = 2 + m + begin;  // the zero key, the memory and keys up to itself
+        tile.first_query_position = static_cast<float>(first_row + begin - context);
+        tile.first_row_visible = 2 + m + first_row + begin;  // the zero key, the memory and keys up to itself
         tile.slope = slopes_[h], tile.scale = static_cast<float>(scale);
         tile.zero_key = model_->config().normaliser == Normaliser::kSoftmax1;
         alibi_softmax_tile(tile);
@@ -224,8 +229,8 @@ at::Tensor WindowRunner::attend_raw(const at::Tensor& q, const at::Tensor& k, co
   const at::Tensor& bias = raw_bias(m, valid_from);
   for (int64_t begin = 0; begin < tokens; begin += query_tile_) {
     int64_t end = std::min(tokens, begin + query_tile_);
-    int64_t visible = 1 + m + end;  // causal: later keys are masked anyway, skip them
-    at::Tensor scores = at::baddbmm(bias.slice(1, begin, end).slice(2, 0, visible),
+    int64_t visible = 1 + m + first_row + end;  // causal: later keys are masked anyway, skip them
+    at::Tensor scores = at::baddbmm(bias.slice(1, first_row + begin, first_row + end).slice(2, 0, visible),
                                     q.slice(1, begin, end), keys.slice(1, 0, visible).transpose(1, 2),
                                     1.0, scale);
     if (model_->config().normaliser == Normaliser::kSoftmax) {
@@ -238,43 +243,115 @@ at::Tensor WindowRunner::attend_raw(const at::Tensor& q, const at::Tensor& k, co
 }
 
 at::Tensor WindowRunner::step(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
-                              const std::vector<LaneMemory*>& memories) {
+                              const std::vector<LaneMemory*>& memories, const StepOptions& options) {
   TORCH_CHECK(ids.size(1) == geometry_.raw_tokens(), "window ids must have context + window tokens");
-  return run_window(ids, valid_from, memories, true);
+  return run_window(ids, valid_from, memories, true, options);
 }
 
 at::Tensor WindowRunner::last_step(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
-                                   const std::vector<LaneMemory*>& memories) {
+                                   const std::vector<LaneMemory*>& memories, const StepOptions& options) {
   TORCH_CHECK(ids.size(1) > geometry_.context && ids.size(1) <= geometry_.raw_tokens(),
               "a last window needs context + 1 to context + window tokens");
-  return run_window(ids, valid_from, memories, false);
+  return run_window(ids, valid_from, memories, false, options);
 }
 
+namespace {
+
+void check_step_options(const StepOptions& options, int64_t lanes, int64_t tokens) {
+  const int64_t first_row = options.first_row;
+  TORCH_CHECK(first_row >= 0 && first_row < tokens - 1, "a step must run at least its last two rows");
+  TORCH_CHECK(options.save.empty() || static_cast<int64_t>(options.save.size()) == lanes, "one save slot per lane");
+  if (first_row == 0) return;
+  TORCH_CHECK(static_cast<int64_t>(options.resume.size()) == lanes, "one saved prefix per lane");
+  for (const WindowPrefix* prefix : options.resume)
+    TORCH_CHECK(prefix && prefix->rows >= first_row, "a saved prefix shorter than the first row run");
+}
+
+// Keeps the first rows of every lane that asked for them (keys, values: [B, H, rows run, D]
+// for rows [first_row, ...)); rows before first_row come from the lane's own resumed prefix.
+void save_prefixes(const StepOptions& options, size_t layer, size_t layers, const at::Tensor& keys,
+                   const at::Tensor& values) {
+  for (size_t b = 0; b < options.save.size(); ++b) {
+    WindowPrefix* out = options.save[b];
+    if (!out) continue;
+    const int64_t rows = std::min(out->rows, options.first_row + keys.size(2));
+    at::Tensor k = keys[b], v = values[b];
+    if (options.first_row > 0) {
+      const WindowPrefix& before = *options.resume[b];
+      k = at::cat({before.keys[layer].slice(1, 0, options.first_row), k}, 1);
+      v = at::cat({before.values[layer].slice(1, 0, options.first_row), v}, 1);
+    }
+    if (out->keys.size() != layers) out->keys.resize(layers), out->values.resize(layers);
+    // A copy: a view would keep the whole batch's projections alive.
+    out->keys[layer] = k.slice(1, 0, rows).clone();
+    out->values[layer] = v.slice(1, 0, rows).clone();
+    if (layer + 1 == layers) out->rows = rows;
+  }
+}
+
+// Adds each lane's new keys and values (per layer [B, H, n, D]) to its memory, keeping the
+// newest `capacity`.
+void append_to_memories(const std::vector<LaneMemory*>& memories, const std::vector<at::Tensor>& new_keys,
+                        const std::vector<at::Tensor>& new_values, int64_t capacity) {
+  for (size_t b = 0; b < memories.size(); ++b) {
+    LaneMemory& memory = *memories[b];
+    int64_t added = new_keys[0].size(2);
+    int64_t keep = std::min(capacity, memory.count + added);
+    if (memory.keys.empty()) memory.keys.resize(new_keys.size()), memory.values.resize(new_keys.size());
+    for (size_t layer = 0; layer < new_keys.size(); ++layer) {
+      at::Tensor fresh_k = new_keys[layer][b], fresh_v = new_values[layer][b];
+      at::Tensor all_k = memory.count ? at::cat({memory.keys[layer], fresh_k}, 1) : fresh_k;
+      at::Tensor all_v = memory.count ? at::cat({memory.values[layer], fresh_v}, 1) : fresh_v;
+      memory.keys[layer] = all_k.slice(1, all_k.size(1) - keep).contiguous();
+      memory.values[layer] = all_v.slice(1, all_v.size(1) - keep).contiguous();
+    }
+    memory.count = keep;
+  }
+}
+
+}  // namespace
+
 at::Tensor WindowRunner::run_window(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
-                                    const std::vector<LaneMemory*>& memories, bool carry_state) {
+                                    const std::vector<LaneMemory*>& memories, bool carry_state,
+                                    const StepOptions& options) {
   const auto& config = model_->config();
   const int64_t lanes = ids.size(0), tokens = ids.size(1), heads = config.heads;
   const int64_t k = geometry_.k, context = geometry_.context, window = geometry_.window;
   TORCH_CHECK(static_cast<int64_t>(valid_from.size()) == lanes && static_cast<int64_t>(memories.size()) == lanes,
               "one valid_from and one memory per lane");
+  check_step_options(options, lanes, tokens);
+  const int64_t first_row = options.first_row;
   // Raw tokens never attend to the focus tokens of their own window, so a window whose state
   // is not carried on needs neither the focus tokens nor the memory update.
   const bool focus = carry_state && geometry_.kind == MemoryKind::kFocus;
   const int64_t focus_count = focus ? geometry_.focus_per_window() : 0;
   const bool keep_memory = carry_state && geometry_.kind != MemoryKind::kNone && geometry_.memory > 0;
+  const size_t layers = model_->layers.size();
+  // Every raw row's keys or values [B, H, T, D]: the resumed rows, then the rows run.
+  auto whole_window = [&](const at::Tensor& run, bool keys, size_t layer) {
+    if (first_row == 0) return run;
+    std::vector<at::Tensor> before(lanes);
+    for (int64_t b = 0; b < lanes; ++b) {
+      const WindowPrefix& prefix = *options.resume[b];
+      before[b] = (keys ? prefix.keys[layer] : prefix.values[layer]).slice(1, 0, first_row);
+    }
+    return at::cat({at::stack(before), run}, 2);
+  };
 
-  at::Tensor x = model_->embed(ids.to(device_));  // [B, T, d]
+  at::Tensor x = model_->embed(ids.slice(1, first_row).to(device_));  // [B, T - first_row, d]
   at::Tensor f;
   if (focus) f = adapter_->embedding.view({1, 1, -1}).expand({lanes, focus_count, config.hidden});
   std::vector<at::Tensor> new_keys, new_values;  // per layer [B, H, n, D]
 
-  for (size_t layer = 0; layer < model_->layers.size(); ++layer) {
+  for (size_t layer = 0; layer < layers; ++layer) {
     auto& block = model_->layers[layer];
     HeadProjections raw = block->project(x);
+    save_prefixes(options, layer, layers, raw.k, raw.v);
     std::vector<at::Tensor> lane_context(lanes);
     for (int64_t b = 0; b < lanes; ++b)
-      lane_context[b] = attend_raw(raw.q[b], raw.k[b], raw.v[b], *memories[b], layer, valid_from[b]);
-    at::Tensor attended = at::stack(lane_context);  // [B, H, T, D]
+      lane_context[b] = attend_raw(raw.q[b], raw.k[b], raw.v[b], *memories[b],
+                                   first_row > 0 ? options.resume[b] : nullptr, layer, valid_from[b], first_row);
+    at::Tensor attended = at::stack(lane_context);  // [B, H, T - first_row, D]
 
     if (focus) {
       HeadProjections focus_qkv = block->project(f, adapter_->wqkv[layer]);
@@ -285,39 +362,29 @@ at::Tensor WindowRunner::run_window(const at::Tensor& ids, const std::vector<int
         return t.slice(2, context, context + window).reshape({lanes, heads, focus_count, k, t.size(-1)});
       };
       at::Tensor zero = at::zeros({lanes, heads, focus_count, 1, fq.size(-1)}, fq.options());
-      at::Tensor keys = at::cat({zero, blocks(raw.k), fk.unsqueeze(3)}, 3);
-      at::Tensor values = at::cat({zero, blocks(raw.v), fv.unsqueeze(3)}, 3);
+      at::Tensor keys = at::cat({zero, blocks(whole_window(raw.k, true, layer)), fk.unsqueeze(3)}, 3);
+      at::Tensor values = at::cat({zero, blocks(whole_window(raw.v, false, layer)), fv.unsqueeze(3)}, 3);
       double scale = 1.0 / std::sqrt(static_cast<double>(fq.size(-1)));
       at::Tensor scores = at::matmul(fq.unsqueeze(3), keys.transpose(-2, -1)) * scale + focus_bias_.unsqueeze(0);
       if (config.normaliser == Normaliser::kSoftmax) scores.select(-1, 0).fill_(kExcluded);
       at::Tensor focus_context = at::matmul(at::softmax(scores, -1), values).squeeze(3);  // [B, H, n, D]
       if (keep_memory) new_keys.push_back(fk), new_values.push_back(fv);
+      const int64_t run_rows = x.size(1);
       at::Tensor both = block->complete(at::cat({x, f}, 1), at::cat({attended, focus_context}, 2));
-      x = both.slice(1, 0, tokens);
-      f = both.slice(1, tokens);
+      x = both.slice(1, 0, run_rows);
+      f = both.slice(1, run_rows);
     } else {
-      if (keep_memory) new_keys.push_back(raw.k.slice(2, context)), new_values.push_back(raw.v.slice(2, context));
+      if (keep_memory) {
+        new_keys.push_back(whole_window(raw.k, true, layer).slice(2, context));
+        new_values.push_back(whole_window(raw.v, false, layer).slice(2, context));
+      }
       x = block->complete(x, attended);
     }
   }
 
-  if (keep_memory) {
-    for (int64_t b = 0; b < lanes; ++b) {
-      LaneMemory& memory = *memories[b];
-      int64_t added = new_keys[0].size(2);
-      int64_t keep = std::min(geometry_.memory, memory.count + added);
-      if (memory.keys.empty()) memory.keys.resize(new_keys.size()), memory.values.resize(new_keys.size());
-      for (size_t layer = 0; layer < new_keys.size(); ++layer) {
-        at::Tensor fresh_k = new_keys[layer][b], fresh_v = new_values[layer][b];
-        at::Tensor all_k = memory.count ? at::cat({memory.keys[layer], fresh_k}, 1) : fresh_k;
-        at::Tensor all_v = memory.count ? at::cat({memory.values[layer], fresh_v}, 1) : fresh_v;
-        memory.keys[layer] = all_k.slice(1, all_k.size(1) - keep).contiguous();
-        memory.values[layer] = all_v.slice(1, all_v.size(1) - keep).contiguous();
-      }
-      memory.count = keep;
-    }
-  }
-  return model_->final_norm(x.slice(1, context - 1, tokens - 1));
+  if (keep_memory) append_to_memories(memories, new_keys, new_values, geometry_.memory);
+  // Row i of x is raw row first_row + i; rows context - 1 .. T - 2 predict the window's bases.
+  return model_->final_norm(x.slice(1, std::max<int64_t>(0, context - 1 - first_row), tokens - 1 - first_row));
 }
 
 at::Tensor base_log_probs(GermModel& model, const at::Tensor& hidden) {

@@ -2,6 +2,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -59,6 +60,26 @@ struct LaneMemory {
   void clear() { keys.clear(), values.clear(), count = 0; }
 };
 
+// The keys and values of a window's first raw rows, every layer, saved by one lane so that
+// another lane reading the same bases and memory up to there can start mid-window (variant
+// scoring: an ALT lane resumes at its variant from the reference lane's rows).
+struct WindowPrefix {
+  std::vector<at::Tensor> keys, values;  // per layer [heads, rows, head_dim]
+  int64_t rows = 0;
+};
+
+// The optional parts of a step (default: every row run, nothing saved).
+struct StepOptions {
+  // Raw rows [0, first_row) are not run: lane b's keys and values for them come from
+  // resume[b] (rows >= first_row). A causal model's later rows see only their keys and
+  // values, so the rows that are run equal the full step's.
+  int64_t first_row = 0;
+  std::vector<const WindowPrefix*> resume;
+  // Per lane (or empty): null, or a prefix whose `rows` says how many first rows to keep
+  // (clamped to the step's rows); filled by the step.
+  std::vector<WindowPrefix*> save;
+};
+
 // Runs one window for a batch of lanes. Lane b's raw tokens are ids[b] = the bases at
 // positions [s - context, s + window) relative to its window start s; raw indices before
 // valid_from[b] do not exist (the lane's first window) and are masked. Returns the final
@@ -68,14 +89,20 @@ class WindowRunner {
  public:
   WindowRunner(GermModel model, FocusAdapter adapter, FocusGeometry geometry);
 
+  // With options.first_row = r > context - 1 the returned rows start at the one predicting
+  // base s + r - context + 1 (the rows before it are not run).
   at::Tensor step(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
-                  const std::vector<LaneMemory*>& memories);
+                  const std::vector<LaneMemory*>& memories, const StepOptions& options = {});
   // The last window of lanes that stop inside it: ids[b] = the bases at [s - context, s + n)
   // for 1 <= n <= window. The memories are read, not updated, and the focus tokens are not
   // run; returns the rows that predict bases s .. s+n-1: [B, n, hidden], equal to the first n
   // rows of step() on the same bases (causality).
   at::Tensor last_step(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
-                       const std::vector<LaneMemory*>& memories);
+                       const std::vector<LaneMemory*>& memories, const StepOptions& options = {});
+  // The first base whose prediction a step with these options returns, relative to s.
+  int64_t first_predicted(const StepOptions& options) const {
+    return std::max<int64_t>(0, options.first_row - geometry_.context + 1);
+  }
 
   const FocusGeometry& geometry() const { return geometry_; }
   GermModel& model() { return model_; }
@@ -95,10 +122,12 @@ class WindowRunner {
   };
   const RawKeys& raw_keys(int64_t memory_count, int64_t valid_from);
   const at::Tensor& raw_bias(int64_t memory_count, int64_t valid_from);
-  at::Tensor attend_raw(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                        const LaneMemory& memory, int64_t layer, int64_t valid_from);
+  // q, k, v: [H, rows, D] for raw rows [first_row, first_row + rows); the keys and values of
+  // the rows before come from `prefix` (null when first_row is 0).
+  at::Tensor attend_raw(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LaneMemory& memory,
+                        const WindowPrefix* prefix, int64_t layer, int64_t valid_from, int64_t first_row);
   at::Tensor run_window(const at::Tensor& ids, const std::vector<int64_t>& valid_from,
-                        const std::vector<LaneMemory*>& memories, bool carry_state);
+                        const std::vector<LaneMemory*>& memories, bool carry_state, const StepOptions& options);
 
   GermModel model_;
   FocusAdapter adapter_;

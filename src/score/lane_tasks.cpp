@@ -64,17 +64,31 @@ struct Lane {
   size_t next_snapshot = 0;
   size_t next_distribution = 0;
   model::LaneMemory memory;
+  // In the task's first window only: the saved rows it resumes from, and the first row it
+  // needs run.
+  const model::WindowPrefix* resume = nullptr;
+  int64_t resume_row = 0;
+  model::WindowPrefix* save = nullptr;  // this window's rows wanted by a snapshot
 };
 
-// Copies the predicted distributions this window holds into the task's result.
+// The row that predicts the task's first wanted base in its first window (from which a lane
+// with a saved prefix runs).
+int64_t first_needed_row(const LaneTask& task, int64_t context) {
+  int64_t first = task.score_to > task.score_from ? task.score_from : task_end(task);
+  if (!task.distribution_at.empty()) first = std::min(first, task.distribution_at.front());
+  return std::clamp<int64_t>(first - task.start + context - 1, 0, task.prefix.rows);
+}
+
+// Copies the predicted distributions this window holds into the task's result; lp's row i
+// predicts base lane.start + first + i.
 void keep_distributions(Lane& lane, const LaneTask& task, LaneTaskResult& out, const at::TensorAccessor<float, 2>& lp,
-                        int64_t window) {
+                        int64_t first, int64_t window) {
   const auto& at_positions = task.distribution_at;
   while (lane.next_distribution < at_positions.size() && at_positions[lane.next_distribution] < lane.start + window) {
     const int64_t pos = at_positions[lane.next_distribution];
     auto& slot = out.distributions[lane.next_distribution++];
-    if (pos < lane.start || pos == task.valid_begin) continue;  // no left context: stays NaN
-    for (int c = 0; c < 4; ++c) slot[c] = lp[pos - lane.start][c];
+    if (pos < lane.start + first || pos == task.valid_begin) continue;  // no left context: stays NaN
+    for (int c = 0; c < 4; ++c) slot[c] = lp[pos - lane.start - first][c];
   }
 }
 
@@ -85,6 +99,8 @@ std::vector<LaneTaskResult> checked_empty_results(const std::vector<LaneTask>& t
     const LaneTask& task = tasks[t];
     if (task.start < task.valid_begin || task.score_from < task.start || task.score_to < task.score_from)
       throw Error("lane task", "inconsistent start, valid_begin and score range");
+    if (!task.snapshot_rows.empty() && task.snapshot_rows.size() != task.snapshot_at.size())
+      throw Error("lane task", "one saved row count per snapshot position");
     if (!std::is_sorted(task.distribution_at.begin(), task.distribution_at.end()) ||
         (!task.distribution_at.empty() && task.distribution_at.front() < task.start))
       throw Error("lane task", "distribution positions must be sorted and not before the start");
@@ -92,6 +108,7 @@ std::vector<LaneTaskResult> checked_empty_results(const std::vector<LaneTask>& t
     results[t].log_likelihood.assign(scored, kNoValue);
     if (task.keep_entropy) results[t].entropy.assign(scored, kNoValue);
     results[t].snapshots.resize(task.snapshot_at.size());
+    results[t].snapshot_prefixes.resize(task.snapshot_at.size());
     results[t].distributions.assign(task.distribution_at.size(), {kNoValue, kNoValue, kNoValue, kNoValue});
   }
   return results;
@@ -115,14 +132,15 @@ at::Tensor step_ids(const std::vector<Lane>& lanes, const std::vector<LaneTask>&
   return ids;
 }
 
-// Copies log P(base) (and the entropy) of the scored positions this step predicted.
+// Copies log P(base) (and the entropy) of the scored positions this step predicted; lp's row i
+// predicts base lane.start + first + i.
 void keep_log_likelihoods(const Lane& lane, const LaneTask& task, LaneTaskResult& out,
-                          const at::TensorAccessor<float, 2>& lp, int64_t run_bases) {
-  const int64_t from = std::max(lane.start, task.score_from);
+                          const at::TensorAccessor<float, 2>& lp, int64_t first, int64_t run_bases) {
+  const int64_t from = std::max(lane.start + first, task.score_from);
   const int64_t to = std::min({lane.start + run_bases, task.score_to, static_cast<int64_t>(task.bases.size())});
   for (int64_t pos = from; pos < to; ++pos) {
     if (pos == task.valid_begin) continue;
-    const int64_t i = pos - lane.start;
+    const int64_t i = pos - lane.start - first;
     const int observed = base_index(task.bases[pos]);
     if (observed < 0) continue;
     out.log_likelihood[pos - task.score_from] = lp[i][observed];
@@ -132,6 +150,25 @@ void keep_log_likelihoods(const Lane& lane, const LaneTask& task, LaneTaskResult
       out.entropy[pos - task.score_from] = static_cast<float>(entropy);
     }
   }
+}
+
+// A batch starts mid-window only when every lane resumes from saved rows: at the first row
+// any of them needs (the others run a few rows more, with the same values).
+model::StepOptions step_options(const std::vector<Lane>& lanes, int64_t tokens) {
+  model::StepOptions options;
+  int64_t first_row = tokens - 2;
+  bool any_save = false;
+  for (const Lane& lane : lanes) {
+    first_row = lane.resume ? std::min(first_row, lane.resume_row) : 0;
+    any_save = any_save || lane.save;
+  }
+  if (first_row > 0) {
+    options.first_row = first_row;
+    for (const Lane& lane : lanes) options.resume.push_back(lane.resume);
+  }
+  if (any_save)
+    for (const Lane& lane : lanes) options.save.push_back(lane.save);
+  return options;
 }
 
 }  // namespace
@@ -149,8 +186,11 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
     while (static_cast<int64_t>(lanes.size()) < std::max<int64_t>(1, max_lanes) && next_task < tasks.size()) {
       const size_t t = order[next_task++];
       const LaneTask& task = tasks[t];
-      if (task.start < task_end(task) || !task.snapshot_at.empty())
-        lanes.push_back(Lane{t, task.start, 0, 0, task.memory});
+      if (task.start < task_end(task) || !task.snapshot_at.empty()) {
+        Lane lane{t, task.start, 0, 0, task.memory};
+        if (task.prefix.rows > 0) lane.resume = &task.prefix, lane.resume_row = first_needed_row(task, context);
+        lanes.push_back(std::move(lane));
+      }
     }
   };
   // Bases this lane still needs from its window: fewer than `window` only in its last window.
@@ -165,8 +205,18 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
     while (lane.next_snapshot < task.snapshot_at.size() && task.snapshot_at[lane.next_snapshot] <= lane.start) {
       if (task.snapshot_at[lane.next_snapshot] != lane.start)
         throw Error("lane task", "a snapshot position is not a window start");
+      if (!task.snapshot_rows.empty() && task.snapshot_rows[lane.next_snapshot] > 0) {
+        lane.save = &results[lane.task].snapshot_prefixes[lane.next_snapshot];
+        lane.save->rows = task.snapshot_rows[lane.next_snapshot];
+      }
       results[lane.task].snapshots[lane.next_snapshot++] = lane.memory;
     }
+  };
+  // Moves past a window that is not run: the saved rows belong to the window left.
+  auto skip_window = [&](Lane& lane) {
+    if (lane.save) lane.save->rows = 0, lane.save = nullptr;
+    lane.resume = nullptr;
+    lane.start += window;
   };
   auto finished = [&](const Lane& lane) {
     const LaneTask& task = tasks[lane.task];
@@ -183,7 +233,7 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
       take_snapshots(lane);
       while (lane.start < length && !finished(lane) &&
              window_is_gap(bases, lane.start, std::min(length, lane.start + window))) {
-        lane.start += window;
+        skip_window(lane);
         lane.memory.clear();
         take_snapshots(lane);
       }
@@ -204,16 +254,19 @@ std::vector<LaneTaskResult> run_lane_tasks(model::WindowRunner& runner, const st
     std::vector<model::LaneMemory*> memories(batch);
     at::Tensor ids = step_ids(lanes, tasks, context, run_bases, valid_from);
     for (int64_t b = 0; b < batch; ++b) memories[b] = &lanes[b].memory;
-    at::Tensor hidden = run_bases < window ? runner.last_step(ids, valid_from, memories)
-                                           : runner.step(ids, valid_from, memories);
+    const model::StepOptions options = step_options(lanes, context + run_bases);
+    at::Tensor hidden = run_bases < window ? runner.last_step(ids, valid_from, memories, options)
+                                           : runner.step(ids, valid_from, memories, options);
     at::Tensor log_probs = model::base_log_probs(runner.model(), hidden).to(at::kCPU).contiguous();
     if (windows_run) *windows_run += batch;
     auto lp = log_probs.accessor<float, 3>();
+    const int64_t first = runner.first_predicted(options);
     for (int64_t b = 0; b < batch; ++b) {
       Lane& lane = lanes[b];
-      keep_log_likelihoods(lane, tasks[lane.task], results[lane.task], lp[b], run_bases);
-      keep_distributions(lane, tasks[lane.task], results[lane.task], lp[b], run_bases);
-      lane.start += window;  // a finished lane is replaced at the top of the loop
+      keep_log_likelihoods(lane, tasks[lane.task], results[lane.task], lp[b], first, run_bases);
+      keep_distributions(lane, tasks[lane.task], results[lane.task], lp[b], first, run_bases);
+      lane.save = nullptr;
+      skip_window(lane);  // the next window; a finished lane is replaced at the top of the loop
     }
   }
   return results;
@@ -262,6 +315,19 @@ void merge_positions(std::vector<int64_t>& into, const std::vector<int64_t>& ext
 }
 
 
+// Adds `task`'s snapshot positions to `lane`'s, with the larger saved row count where both ask.
+void merge_snapshots(LaneTask& lane, const LaneTask& task) {
+  std::map<int64_t, int64_t> rows;
+  const LaneTask* both[] = {&lane, &task};
+  for (const LaneTask* t : both)
+    for (size_t i = 0; i < t->snapshot_at.size(); ++i) {
+      int64_t& wanted = rows[t->snapshot_at[i]];
+      wanted = std::max(wanted, t->snapshot_rows.empty() ? 0 : t->snapshot_rows[i]);
+    }
+  lane.snapshot_at.clear(), lane.snapshot_rows.clear();
+  for (const auto& [at, count] : rows) lane.snapshot_at.push_back(at), lane.snapshot_rows.push_back(count);
+}
+
 }  // namespace
 
 size_t SharedLanes::add(const Origin& origin, LaneTask task, bool share) {
@@ -269,7 +335,8 @@ size_t SharedLanes::add(const Origin& origin, LaneTask task, bool share) {
       !std::is_sorted(task.distribution_at.begin(), task.distribution_at.end()))
     throw Error("lane task", "snapshot and distribution positions must be sorted");
   // Only a lane read from its first base with no saved state can serve several tasks.
-  const bool shareable = share && task.start == 0 && task.valid_begin == 0 && task.memory.count == 0 && !task.keep_entropy;
+  const bool shareable = share && task.start == 0 && task.valid_begin == 0 && task.memory.count == 0 &&
+                         task.prefix.rows == 0 && !task.keep_entropy;
   auto found = shareable ? lane_of_origin_.find(origin) : lane_of_origin_.end();
   if (found == lane_of_origin_.end()) {
     if (shareable) lane_of_origin_.emplace(origin, merged_.size());
@@ -289,7 +356,7 @@ size_t SharedLanes::add(const Origin& origin, LaneTask task, bool share) {
     lane.score_from = std::min(lane.score_from, task.score_from);
     lane.score_to = std::max(lane.score_to, task.score_to);
   }
-  merge_positions(lane.snapshot_at, task.snapshot_at);
+  merge_snapshots(lane, task);
   merge_positions(lane.distribution_at, task.distribution_at);
   tickets_.push_back({std::move(task), found->second});
   return tickets_.size() - 1;
@@ -307,7 +374,11 @@ LaneTaskResult SharedLanes::result(size_t ticket) const {
   const int64_t offset = t.task.score_from - lane.score_from;
   const auto scored = static_cast<size_t>(t.task.score_to - t.task.score_from);
   if (scored > 0) out.log_likelihood.assign(all.log_likelihood.begin() + offset, all.log_likelihood.begin() + offset + scored);
-  for (int64_t at : t.task.snapshot_at) out.snapshots.push_back(all.snapshots[slot_of(lane.snapshot_at, at)]);
+  for (int64_t at : t.task.snapshot_at) {
+    const size_t slot = slot_of(lane.snapshot_at, at);
+    out.snapshots.push_back(all.snapshots[slot]);
+    out.snapshot_prefixes.push_back(all.snapshot_prefixes[slot]);
+  }
   for (int64_t at : t.task.distribution_at) out.distributions.push_back(all.distributions[slot_of(lane.distribution_at, at)]);
   return out;
 }

@@ -24,6 +24,13 @@ struct LaneTask {
   int64_t score_from = 0;         // log-likelihoods are kept for [score_from, score_to)
   int64_t score_to = 0;
   std::vector<int64_t> snapshot_at;  // window starts at which to save the entering state
+  // Per snapshot_at (or empty: none): how many raw rows of that window (from its re-read
+  // context on) to save with it, so that a lane branching there can start mid-window.
+  std::vector<int64_t> snapshot_rows;
+  // The first window's saved rows (rows > 0: from a lane that read the same bases with the
+  // same memory up to there); the lane runs that window only from the row before its first
+  // scored base or distribution, as far as the prefix reaches.
+  model::WindowPrefix prefix;
   bool keep_entropy = false;
   // Positions (sorted, within [start, bases.size())) at which to keep the whole predicted
   // distribution over A, C, G, T: the site variant method reads alleles there. The lane runs
@@ -37,6 +44,7 @@ struct LaneTaskResult {
   std::vector<float> log_likelihood;
   std::vector<float> entropy;  // of the predicted next-base distribution; only with keep_entropy
   std::vector<model::LaneMemory> snapshots;  // one per snapshot_at, in its order
+  std::vector<model::WindowPrefix> snapshot_prefixes;  // one per snapshot_at (rows 0 where none)
   // log P(A), log P(C), log P(G), log P(T) per distribution_at position, in its order (natural
   // log; NaN at valid_begin, which has no left context).
   std::vector<std::array<float, 4>> distributions;

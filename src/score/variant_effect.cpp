@@ -45,6 +45,7 @@ std::vector<VariantScore> VariantScorer::score(const std::vector<Variant>& varia
 
 void VariantScorer::plan(const std::vector<Variant>& variants, const io::IndexedFasta& reference, SharedLanes& lanes) {
   const int64_t model_window = workers_.geometry().window, half = options_.window / 2;
+  const int64_t context = workers_.geometry().context;
   scores_.assign(variants.size(), {});
   strand_variants_.clear(), groups_.clear();
 
@@ -89,13 +90,18 @@ void VariantScorer::plan(const std::vector<Variant>& variants, const io::Indexed
       task.bases = io::normalize_bases(reference.fetch(group.contig, group.lane_start, group.end));
     }
     task.score_from = task.score_to = group.end - group.lane_start;
+    // Per window holding variants: its raw rows up to the row before the last variant's
+    // first base, which every ALT there shares with the reference.
+    std::map<int64_t, int64_t> rows_at;
     for (size_t m : group.members) {
       const StrandVariant& sv = strand_variants_[m];
       task.score_from = std::min(task.score_from, sv.position - group.lane_start);
-      if (options_.prefix_reuse) task.snapshot_at.push_back(sv.position / model_window * model_window - group.lane_start);
+      if (!options_.prefix_reuse) continue;
+      const int64_t window_start = sv.position / model_window * model_window;
+      int64_t& rows = rows_at[window_start - group.lane_start];
+      rows = std::max(rows, sv.position - window_start + context - 1);
     }
-    std::sort(task.snapshot_at.begin(), task.snapshot_at.end());
-    task.snapshot_at.erase(std::unique(task.snapshot_at.begin(), task.snapshot_at.end()), task.snapshot_at.end());
+    for (const auto& [at, rows] : rows_at) task.snapshot_at.push_back(at), task.snapshot_rows.push_back(rows);
     const int64_t first = group.reverse ? length - 1 - group.lane_start : group.lane_start;
     // Without reuse each variant reads its own reference lane too (the mode measures the saving).
     group.ticket = lanes.add({group.contig, group.reverse, first}, std::move(task), options_.prefix_reuse);
@@ -126,9 +132,10 @@ std::vector<VariantScore> VariantScorer::finish(const SharedLanes& lanes) {
         task.score_from = at;
         task.score_to = static_cast<int64_t>(task.bases.size());
         if (options_.prefix_reuse) {
-          auto slot = std::lower_bound(ref_task.snapshot_at.begin(), ref_task.snapshot_at.end(), window_start);
+          const size_t slot = slot_of(ref_task.snapshot_at, window_start);
           task.start = window_start;
-          task.memory = reference_results[g].snapshots[slot - ref_task.snapshot_at.begin()];
+          task.memory = reference_results[g].snapshots[slot];
+          task.prefix = reference_results[g].snapshot_prefixes[slot];
         }
         alt_tasks.push_back(std::move(task));
         alt_jobs.push_back({m, a});

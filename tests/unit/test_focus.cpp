@@ -75,6 +75,21 @@ FocusGeometry geometry(MemoryKind kind, int64_t k, int64_t window, int64_t memor
   return g;
 }
 
+std::vector<model::LaneMemory*> pointers(std::vector<model::LaneMemory>& memories) {
+  std::vector<model::LaneMemory*> out;
+  for (auto& memory : memories) out.push_back(&memory);
+  return out;
+}
+
+// The memories of two lanes after one window of `ids` (the second lane's sequence starting at
+// raw index second_valid_from).
+std::vector<model::LaneMemory> memories_after_one_window(model::WindowRunner& runner, const at::Tensor& ids,
+                                                         int64_t second_valid_from) {
+  std::vector<model::LaneMemory> memories(2);
+  runner.step(ids, {0, second_valid_from}, pointers(memories));
+  return memories;
+}
+
 }  // namespace
 
 TEST(Focus, PlainWindowedScoringMatchesDirectForwardPerWindow) {
@@ -297,4 +312,50 @@ TEST(Focus, LastStepEqualsTheFirstRowsOfTheFullStep) {
     }
   }
   EXPECT_THROW(runner.last_step(ids.slice(1, 0, g.context), {0, 0}, {nullptr, nullptr}), c10::Error);
+}
+
+// A lane that resumes mid-window from another lane's saved rows (StepOptions): the rows it runs
+// equal the full step's, on both attention paths, for a full window (memory carried on, equal
+// to the full step's) and for a last window (1e-4: GEMMs over fewer rows round differently).
+TEST(Focus, ResumedStepEqualsTheFullStepFromItsFirstRow) {
+  for (MemoryKind kind : {MemoryKind::kFocus, MemoryKind::kRaw}) {
+    auto m = random_clm(29);
+    auto a = random_adapter(m);
+    FocusGeometry g = geometry(kind, 25, 300, 6, 50);
+    model::WindowRunner runner(m, a, g);
+    at::Tensor ids = at::randint(5, 9, {2, g.raw_tokens()}, at::kLong);
+    for (bool autograd : {false, true}) {
+      torch::AutoGradMode mode(autograd);
+      std::vector<model::LaneMemory> memory = memories_after_one_window(runner, ids, 17);
+      std::vector<model::LaneMemory> full_memory = memory;
+      std::vector<model::WindowPrefix> saved(2);
+      saved[0].rows = 200, saved[1].rows = 120;
+      model::StepOptions save;
+      save.save = {&saved[0], &saved[1]};
+      at::Tensor full = runner.step(ids, {0, 0}, pointers(full_memory), save).detach();
+      ASSERT_EQ(saved[0].rows, 200);
+      ASSERT_EQ(saved[1].keys.size(), m->layers.size());
+      ASSERT_EQ(saved[1].keys[0].size(1), 120);
+      for (int64_t first_row : {1, 49, 50, 119}) {
+        model::StepOptions resume;
+        resume.first_row = first_row;
+        resume.resume = {&saved[0], &saved[1]};
+        const int64_t skipped = runner.first_predicted(resume);
+        std::vector<model::LaneMemory> copy = memory;
+        at::Tensor rows = runner.step(ids, {0, 0}, pointers(copy), resume).detach();
+        ASSERT_EQ(rows.size(1), g.window - skipped);
+        EXPECT_TRUE(at::allclose(rows, full.slice(1, skipped), 1e-4, 1e-4))
+            << to_string(kind) << " first row " << first_row << " max |diff| "
+            << (rows - full.slice(1, skipped)).abs().max().item<float>();
+        for (int b = 0; b < 2; ++b)
+          EXPECT_TRUE(at::allclose(copy[b].keys.back(), full_memory[b].keys.back(), 1e-4, 1e-4)) << first_row;
+        at::Tensor last = runner.last_step(ids.slice(1, 0, g.context + 150), {0, 0}, pointers(memory), resume).detach();
+        EXPECT_TRUE(at::allclose(last, full.slice(1, skipped, 150), 1e-4, 1e-4)) << first_row;
+      }
+      model::StepOptions too_far;
+      too_far.first_row = 121;
+      too_far.resume = {&saved[0], &saved[1]};
+      EXPECT_THROW(runner.step(ids, {0, 0}, pointers(memory), too_far), c10::Error);
+    }
+  }
 }
