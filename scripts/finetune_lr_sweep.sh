@@ -3,7 +3,8 @@
 # sweep, for each encoder x task x method x seed, as markdown tables (docs/finetune.md, "Defaults").
 # Usage: scripts/finetune_lr_sweep.sh OUT_DIR ENCODER... -- TASK_DIR...
 #   SWEEP_LRS (1e-4,3e-4,1e-3,3e-3), SWEEP_METHODS (full,lora), SWEEP_SEEDS (1,2),
-#   SWEEP_EPOCHS (3), SWEEP_JOBS (1 run at a time, one thread each) override the plan.
+#   SWEEP_EPOCHS (3), SWEEP_JOBS (1 run at a time, one thread each) override the plan;
+#   SWEEP_OPTIONS adds options to every finetune run (e.g. "--targets all-linear": use its own OUT_DIR).
 # Finished runs (a .test.json) are kept, so an interrupted sweep continues where it stopped.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +17,7 @@ IFS=, read -ra lrs <<< "${SWEEP_LRS:-1e-4,3e-4,1e-3,3e-3}"
 IFS=, read -ra methods <<< "${SWEEP_METHODS:-full,lora}"
 IFS=, read -ra seeds <<< "${SWEEP_SEEDS:-1,2}"
 epochs=${SWEEP_EPOCHS:-3}; jobs=${SWEEP_JOBS:-1}
+read -ra extra <<< "${SWEEP_OPTIONS:-}"
 mkdir -p "$out"
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
@@ -24,7 +26,7 @@ run() {  # encoder task method seed lr(default|auto|number)
   name=$out/$(basename "$1" .safetensors).$(basename "$2").$3.s$4.$5
   [ -s "$name.test.json" ] && return 0
   local lr_option=(); [ "$5" != default ] && lr_option=(--lr "$5")
-  nice "$germ" finetune -@ 1 --method "$3" --seed "$4" --epochs "$epochs" "${lr_option[@]}" --base "$1" \
+  nice "$germ" finetune -@ 1 --method "$3" --seed "$4" --epochs "$epochs" "${lr_option[@]}" "${extra[@]}" --base "$1" \
     --data "$2" -o "$name.safetensors" 2> "$name.log"
   nice "$germ" eval -@ 1 -m "$name.safetensors" --data "$2/test.csv" -O json > "$name.test.json"
   rm -f "$name.safetensors"
