@@ -61,6 +61,9 @@ int run_finetune(int argc, char** argv) {
   app.add_option("--steps", o.steps, "Optimizer steps (overrides --epochs)");
   app.add_option("--eval-every", o.eval_every, "Steps between dev evaluations (default: every epoch)");
   app.add_option("--max-length", o.max_length, "Tokens per sequence (default: the model's max_length)");
+  std::string pooling = "cls";
+  app.add_option("--pooling", pooling, "What a new classifier head reads: cls ([CLS], as DNABERT-2) or mean "
+                                       "(the mean over the tokens)")->capture_default_str();
   app.add_option("--rank", o.lora.rank, "LoRA rank r")->capture_default_str();
   app.add_option("--alpha", o.lora.alpha, "LoRA alpha (scaling alpha/r)")->capture_default_str();
   app.add_option("--lora-dropout", o.lora.dropout, "Dropout on the LoRA input")->capture_default_str();
@@ -76,6 +79,8 @@ int run_finetune(int argc, char** argv) {
     util::keep_freed_memory_for_reuse();  // each step's activations reused, not re-faulted
     if (common.output == "-") throw Error("-o/--output", "a model file is required (not stdout)");
     o.output = common.output;
+    if (pooling != "cls" && pooling != "mean") throw Error("--pooling", "unknown value '" + pooling + "' (use cls or mean)");
+    o.pooling = model::parse_pooling(pooling);
     o.seed = common.seed;
     o.quiet = common.quiet;
     o.device = util::select_device(common.device);

@@ -29,6 +29,8 @@ const std::initializer_list<std::pair<const char*, ModelKind>> kKinds = {
     {"encoder-mlm", ModelKind::kEncoderMlm},
     {"classifier", ModelKind::kClassifier},
     {"causal-lm", ModelKind::kCausalLm}};
+const std::initializer_list<std::pair<const char*, Pooling>> kPoolings = {{"cls", Pooling::kCls},
+                                                                          {"mean", Pooling::kMean}};
 
 template <typename Enum>
 const char* name_of(Enum value, std::initializer_list<std::pair<const char*, Enum>> names) {
@@ -46,6 +48,8 @@ const char* to_string(FfnKind v) { return name_of(v, kFfns); }
 const char* to_string(ModelKind v) { return name_of(v, kKinds); }
 Normaliser parse_normaliser(const std::string& s) { return parse_enum("attention", s, kNormalisers); }
 ModelKind parse_model_kind(const std::string& s) { return parse_enum("kind", s, kKinds); }
+const char* to_string(Pooling v) { return name_of(v, kPoolings); }
+Pooling parse_pooling(const std::string& s) { return parse_enum("pooling", s, kPoolings); }
 
 void ModelConfig::validate() const {
   auto require = [](bool ok, const std::string& problem) {
@@ -86,6 +90,7 @@ std::string ModelConfig::to_json() const {
   };
   // Written only when it differs from ALiBi's 8, so files of models without it stay unchanged.
   if (alibi_max_bias != 8.0) j["alibi_max_bias"] = alibi_max_bias;
+  if (pooling != Pooling::kCls) j["pooling"] = to_string(pooling);  // likewise
   return j.dump();
 }
 
@@ -111,7 +116,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
   static const char* kKnown[] = {"layers", "hidden", "heads", "intermediate", "vocab", "type_vocab",
                                  "dropout", "attention_dropout", "layer_norm_eps", "attention",
                                  "mask", "norm", "position", "ffn", "max_length", "num_labels",
-                                 "alibi_max_bias"};
+                                 "alibi_max_bias", "pooling"};
   for (const auto& item : j.items()) {
     bool known = false;
     for (const char* k : kKnown) known |= item.key() == k;
@@ -133,6 +138,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
   if (auto s = get_string("mask"); !s.empty()) c.mask = parse_enum("mask", s, kMasks);
   if (auto s = get_string("norm"); !s.empty()) c.norm = parse_enum("norm", s, kNorms);
   if (auto s = get_string("ffn"); !s.empty()) c.ffn = parse_enum("ffn", s, kFfns);
+  if (auto s = get_string("pooling"); !s.empty()) c.pooling = parse_enum("pooling", s, kPoolings);
   if (auto s = get_string("position"); !s.empty() && s != "alibi")
     throw Error("config", "field 'position' has unknown value '" + s + "' (allowed: alibi)");
   c.validate();

@@ -10,6 +10,8 @@ enum class NormPlacement { kPost, kPre };
 enum class PositionScheme { kAlibi };
 enum class FfnKind { kGeglu, kGelu };
 enum class ModelKind { kEncoderMlm, kClassifier, kCausalLm };
+// What a classifier's head reads: the [CLS] row (DNABERT-2's pooler) or the mean over the tokens.
+enum class Pooling { kCls, kMean };
 
 // Architecture of every germ transformer. Serialised as JSON into the model file
 // ("germ.config"), so field names are part of the file format (docs/model_file.md).
@@ -33,6 +35,7 @@ struct ModelConfig {
   // DNABERT-2's set; a larger value adds heads with shallower slopes, which see further back.
   double alibi_max_bias = 8.0;
   int64_t num_labels = 0;    // classifier heads only
+  Pooling pooling = Pooling::kCls;  // classifier heads only (docs/finetune.md)
 
   int64_t head_dim() const { return hidden / heads; }
   // Throws germ::Error("config", ...) naming the offending field.
@@ -52,6 +55,8 @@ const char* to_string(MaskKind);
 const char* to_string(NormPlacement);
 const char* to_string(FfnKind);
 const char* to_string(ModelKind);
+const char* to_string(Pooling);
+Pooling parse_pooling(const std::string&);
 Normaliser parse_normaliser(const std::string&);
 ModelKind parse_model_kind(const std::string&);
 

@@ -185,7 +185,7 @@ at::Tensor GermModelImpl::hidden_states(const at::Tensor& ids, const at::Tensor&
   return final_norm(h);
 }
 
-at::Tensor GermModelImpl::head(const at::Tensor& hidden) {
+at::Tensor GermModelImpl::head(const at::Tensor& hidden, const at::Tensor& attention_mask) {
   switch (kind_) {
     case ModelKind::kEncoderMlm: {
       at::Tensor h = mlm_norm(F::gelu(mlm_transform(hidden)));
@@ -193,7 +193,16 @@ at::Tensor GermModelImpl::head(const at::Tensor& hidden) {
     }
     case ModelKind::kClassifier: {
       using namespace torch::indexing;
-      at::Tensor pooled = at::tanh(pooler(hidden.index({Slice(), 0})));
+      at::Tensor summary;
+      if (config_.pooling == Pooling::kCls) {
+        summary = hidden.index({Slice(), 0});
+      } else if (attention_mask.defined()) {
+        at::Tensor weight = attention_mask.to(hidden.scalar_type()).unsqueeze(-1);  // [B, L, 1]
+        summary = (hidden * weight).sum(1) / weight.sum(1).clamp_min(1);
+      } else {
+        summary = hidden.mean(1);
+      }
+      at::Tensor pooled = at::tanh(pooler(summary));
       return classifier(sample_dropout(pooled, dropout_->options.p(), is_training()));
     }
     case ModelKind::kCausalLm:
@@ -204,7 +213,7 @@ at::Tensor GermModelImpl::head(const at::Tensor& hidden) {
 
 at::Tensor GermModelImpl::forward(const at::Tensor& ids, const at::Tensor& attention_mask,
                                   ActivationObserver* observer) {
-  return head(hidden_states(ids, attention_mask, observer));
+  return head(hidden_states(ids, attention_mask, observer), attention_mask);
 }
 
 int64_t GermModelImpl::parameter_count() const {

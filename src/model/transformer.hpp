@@ -65,7 +65,8 @@ TORCH_MODULE(TransformerLayer);
 
 // Encoder or decoder stack with the head its kind needs:
 //   encoder-mlm: cls.predictions (dense -> GELU -> LayerNorm -> decoder tied to embeddings)
-//   classifier:  pooler.dense -> tanh on [CLS] -> dropout -> classifier
+//   classifier:  pooler.dense -> tanh on [CLS] (or the mean over the tokens: config.pooling)
+//                -> dropout -> classifier
 //   causal-lm:   lm_head over the final hidden states
 class GermModelImpl : public torch::nn::Module {
  public:
@@ -77,7 +78,8 @@ class GermModelImpl : public torch::nn::Module {
   // Token logits [B, L, vocab] (mlm, clm) or class logits [B, num_labels] (classifier).
   at::Tensor forward(const at::Tensor& ids, const at::Tensor& attention_mask = {},
                      ActivationObserver* observer = nullptr);
-  at::Tensor head(const at::Tensor& hidden);
+  // attention_mask: as hidden_states' (a classifier with mean pooling averages over its tokens).
+  at::Tensor head(const at::Tensor& hidden, const at::Tensor& attention_mask = {});
   at::Tensor embed(const at::Tensor& ids);
   at::Tensor final_norm(const at::Tensor& hidden);
 

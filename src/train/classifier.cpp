@@ -28,7 +28,7 @@ EncodedSet encode_labelled_set(const io::LabelledSet& set, const tokenize::Token
 }
 
 model::ModelBundle make_classifier(const model::ModelBundle& base, const std::vector<std::string>& label_names,
-                                   const std::string& base_path) {
+                                   const std::string& base_path, model::Pooling pooling) {
   const int64_t classes = static_cast<int64_t>(label_names.size());
   model::ModelKind kind = base.model->kind();
   if (kind == model::ModelKind::kCausalLm)
@@ -45,6 +45,7 @@ model::ModelBundle make_classifier(const model::ModelBundle& base, const std::ve
   }
   model::ModelConfig config = base.model->config();
   config.num_labels = classes;
+  config.pooling = pooling;
   model::ModelBundle out;
   out.model = model::GermModel(config, model::ModelKind::kClassifier);
   out.tokenizer = base.tokenizer;

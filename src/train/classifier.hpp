@@ -22,9 +22,10 @@ EncodedSet encode_labelled_set(const io::LabelledSet& set, const tokenize::Token
 
 // A classifier with `label_names.size()` classes on top of an encoder: every weight the two
 // share (embeddings, layers) is copied; the pooler and classifier are new (BERT init). A
-// classifier base with the same number of classes is taken as it is (continued fine-tuning).
+// classifier base with the same number of classes is taken as it is (continued fine-tuning,
+// its pooling kept); a new head reads the sequence as `pooling` says.
 model::ModelBundle make_classifier(const model::ModelBundle& base, const std::vector<std::string>& label_names,
-                                   const std::string& base_path);
+                                   const std::string& base_path, model::Pooling pooling = model::Pooling::kCls);
 
 // Class names for a GUE directory: its labels.tsv ("id<TAB>name", as scripts/make_tasks.py
 // writes) when present, otherwise "0", "1", ...

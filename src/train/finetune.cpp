@@ -288,7 +288,7 @@ FinetuneSetup set_up(const FinetuneOptions& o, c10::Device device, DataParallel&
   s.classes = std::max<int64_t>({s.train_rows.num_labels, dev_rows.num_labels, 2});
   // A pretraining checkpoint is a valid base: its training state is ignored.
   model::ModelBundle base = engine::open_for_training(o.base, {kTrainingStatePrefix});
-  s.bundle = make_classifier(base, label_names_for(o.data, s.classes), o.base);
+  s.bundle = make_classifier(base, label_names_for(o.data, s.classes), o.base, o.pooling);
   model::GermModel& m = s.bundle.model;
   s.max_tokens = o.max_length > 0 ? o.max_length : m->config().max_length;
   s.train = encode_labelled_set(s.train_rows, *s.bundle.tokenizer, s.max_tokens);

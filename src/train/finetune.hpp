@@ -29,6 +29,7 @@ struct FinetuneOptions {
   int64_t steps = 0;            // > 0 overrides epochs
   int64_t eval_every = 0;       // 0: every epoch (or every steps/5 with --steps)
   int64_t max_length = 0;       // tokens; 0: the model's max_length
+  model::Pooling pooling = model::Pooling::kCls;  // a new head's: [CLS] or the mean over tokens
   double clip = 1.0;
   uint64_t seed = 42;
   LoraOptions lora;

@@ -80,6 +80,8 @@ bad "CSV: non-DNA sequence" "^germ finetune: .*csv_non_dna/train.csv:3: sequence
 bad "CSV: header only" "^germ finetune: .*csv_header_only/train.csv: no sequences" -- finetune_on csv_header_only
 bad "CSV: label not an integer" "^germ finetune: .*train.csv:2: label 'zero' is not an integer" -- finetune_on csv_label_not_integer
 bad "CSV: wrong field count" "^germ finetune: .*train.csv:2: expected 2 comma-separated fields" -- finetune_on csv_wrong_field_count
+bad "finetune: unknown --pooling" "^germ finetune: --pooling: unknown value 'max' \(use cls or mean\)" -- \
+  "$GERM" finetune -q --base "$WORK/enc.safetensors" --data "$C/csv_good" --steps 1 --pooling max -o "$OUT"
 bad_keeps "CSV: label out of range" "^germ eval: .*csv_label_out_of_range/train.csv:3: label 7 is out of range \(labels are 0..1\)" -- \
   "$GERM" eval -m "$WORK/clf.safetensors" --data "$C/csv_label_out_of_range/train.csv" -o "$OUT"
 

@@ -83,3 +83,31 @@ TEST_F(Classifier, ProbabilitiesSumToOneAndIgnorePadding) {
   EXPECT_TRUE(at::allclose(together.sum(1), at::ones({2}), 1e-6, 1e-6));
   EXPECT_TRUE(at::allclose(together[1], alone[0], 1e-5, 1e-6));  // padding changes nothing
 }
+
+// --pooling mean: the head reads the mean of the last hidden states over the sequence's tokens
+// (padding excluded), the file keeps the choice, and a continued classifier keeps its own.
+TEST_F(Classifier, MeanPoolingAveragesTheTokensAndIsSaved) {
+  model::ModelBundle classifier = train::make_classifier(tiny_encoder(), {"x", "y"}, "enc", model::Pooling::kMean);
+  ASSERT_EQ(classifier.model->config().pooling, model::Pooling::kMean);
+  classifier.model->eval();
+  at::NoGradGuard no_grad;
+  at::Tensor ids = at::tensor({1, 5, 6, 7, 8, 2, 1, 6, 2, 0, 0, 0}, at::kLong).view({2, 6});
+  at::Tensor mask = at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0}, at::kLong).view({2, 6});
+  at::Tensor logits = classifier.model->forward(ids, mask);
+  at::Tensor hidden = classifier.model->hidden_states(ids, mask);
+  for (int64_t b = 0; b < 2; ++b) {
+    const int64_t tokens = b == 0 ? 6 : 3;
+    at::Tensor mean = hidden[b].slice(0, 0, tokens).mean(0);
+    at::Tensor expected = classifier.model->classifier(at::tanh(classifier.model->pooler(mean)));
+    EXPECT_TRUE(at::allclose(logits[b], expected, 1e-5, 1e-6)) << b;
+  }
+  // Not the [CLS] head's logits.
+  model::ModelConfig cls_config = classifier.model->config();
+  cls_config.pooling = model::Pooling::kCls;
+  EXPECT_NE(cls_config.to_json(), classifier.model->config().to_json());
+  EXPECT_EQ(model::ModelConfig::from_json(classifier.model->config().to_json()).pooling, model::Pooling::kMean);
+  EXPECT_EQ(cls_config.to_json().find("pooling"), std::string::npos);  // files without it unchanged
+  EXPECT_THROW(model::ModelConfig::from_json(R"({"pooling": "max"})"), Error);
+  EXPECT_EQ(train::make_classifier(classifier, {"p", "q"}, "two", model::Pooling::kCls).model->config().pooling,
+            model::Pooling::kMean);
+}
