@@ -267,24 +267,18 @@ void check_step_options(const StepOptions& options, int64_t lanes, int64_t token
     TORCH_CHECK(prefix && prefix->rows >= first_row, "a saved prefix shorter than the first row run");
 }
 
-// Keeps the first rows of every lane that asked for them (keys, values: [B, H, rows run, D]
-// for rows [first_row, ...)); rows before first_row come from the lane's own resumed prefix.
+// Keeps the first rows of every lane that asked for them; keys, values: every raw row's
+// [B, H, T, D] (the resumed rows, then the rows run).
 void save_prefixes(const StepOptions& options, size_t layer, size_t layers, const at::Tensor& keys,
                    const at::Tensor& values) {
   for (size_t b = 0; b < options.save.size(); ++b) {
     WindowPrefix* out = options.save[b];
     if (!out) continue;
-    const int64_t rows = std::min(out->rows, options.first_row + keys.size(2));
-    at::Tensor k = keys[b], v = values[b];
-    if (options.first_row > 0) {
-      const WindowPrefix& before = *options.resume[b];
-      k = at::cat({before.keys[layer].slice(1, 0, options.first_row), k}, 1);
-      v = at::cat({before.values[layer].slice(1, 0, options.first_row), v}, 1);
-    }
+    const int64_t rows = std::min(out->rows, keys.size(2));
     if (out->keys.size() != layers) out->keys.resize(layers), out->values.resize(layers);
     // A copy: a view would keep the whole batch's projections alive.
-    out->keys[layer] = k.slice(1, 0, rows).clone();
-    out->values[layer] = v.slice(1, 0, rows).clone();
+    out->keys[layer] = keys[b].slice(1, 0, rows).clone();
+    out->values[layer] = values[b].slice(1, 0, rows).clone();
     if (layer + 1 == layers) out->rows = rows;
   }
 }
@@ -346,7 +340,11 @@ at::Tensor WindowRunner::run_window(const at::Tensor& ids, const std::vector<int
   for (size_t layer = 0; layer < layers; ++layer) {
     auto& block = model_->layers[layer];
     HeadProjections raw = block->project(x);
-    save_prefixes(options, layer, layers, raw.k, raw.v);
+    // Every raw row's keys and values, built only where a later use needs the resumed rows too.
+    const bool need_whole = !options.save.empty() || focus || keep_memory;
+    const at::Tensor whole_k = need_whole ? whole_window(raw.k, true, layer) : at::Tensor();
+    const at::Tensor whole_v = need_whole ? whole_window(raw.v, false, layer) : at::Tensor();
+    if (!options.save.empty()) save_prefixes(options, layer, layers, whole_k, whole_v);
     std::vector<at::Tensor> lane_context(lanes);
     for (int64_t b = 0; b < lanes; ++b)
       lane_context[b] = attend_raw(raw.q[b], raw.k[b], raw.v[b], *memories[b],
@@ -362,8 +360,8 @@ at::Tensor WindowRunner::run_window(const at::Tensor& ids, const std::vector<int
         return t.slice(2, context, context + window).reshape({lanes, heads, focus_count, k, t.size(-1)});
       };
       at::Tensor zero = at::zeros({lanes, heads, focus_count, 1, fq.size(-1)}, fq.options());
-      at::Tensor keys = at::cat({zero, blocks(whole_window(raw.k, true, layer)), fk.unsqueeze(3)}, 3);
-      at::Tensor values = at::cat({zero, blocks(whole_window(raw.v, false, layer)), fv.unsqueeze(3)}, 3);
+      at::Tensor keys = at::cat({zero, blocks(whole_k), fk.unsqueeze(3)}, 3);
+      at::Tensor values = at::cat({zero, blocks(whole_v), fv.unsqueeze(3)}, 3);
       double scale = 1.0 / std::sqrt(static_cast<double>(fq.size(-1)));
       at::Tensor scores = at::matmul(fq.unsqueeze(3), keys.transpose(-2, -1)) * scale + focus_bias_.unsqueeze(0);
       if (config.normaliser == Normaliser::kSoftmax) scores.select(-1, 0).fill_(kExcluded);
@@ -375,8 +373,8 @@ at::Tensor WindowRunner::run_window(const at::Tensor& ids, const std::vector<int
       f = both.slice(1, run_rows);
     } else {
       if (keep_memory) {
-        new_keys.push_back(whole_window(raw.k, true, layer).slice(2, context));
-        new_values.push_back(whole_window(raw.v, false, layer).slice(2, context));
+        new_keys.push_back(whole_k.slice(2, context));
+        new_values.push_back(whole_v.slice(2, context));
       }
       x = block->complete(x, attended);
     }
