@@ -36,8 +36,18 @@ void add_focus_options(CLI::App& app, train::PretrainOptions& o) {
   app.add_option("--kl-weight", o.focus_kl_weight, "FOCUS: weight of KL(uncompressed || FOCUS)")->capture_default_str();
 }
 
+void report_time_limit(const train::PretrainOptions& o, int64_t steps, const std::string& checkpoint,
+                       const char* command) {
+  std::fprintf(stderr,
+               "germ %s: time limit (%g min) reached after step %lld of %lld; wrote checkpoint %s; "
+               "continue with the same command and --resume %s\n",
+               command, o.time_limit_minutes, static_cast<long long>(steps), static_cast<long long>(o.steps),
+               checkpoint.c_str(), checkpoint.c_str());
+}
+
 void report(const train::FocusTrainingResult& r, const train::PretrainOptions& o, bool quiet) {
   if (quiet) return;
+  if (r.stopped_by_time_limit) return report_time_limit(o, r.steps, r.checkpoint, "pretrain --focus");
   std::fprintf(stderr,
                "germ pretrain --focus: wrote %s: %lld steps, %lld trainable parameters, loss %.4f -> %.4f; "
                "held-out mean |dp| %.3g -> %.3g, KL %.3g -> %.3g nats\n",
@@ -48,14 +58,7 @@ void report(const train::FocusTrainingResult& r, const train::PretrainOptions& o
 
 void report(const train::PretrainResult& r, const train::PretrainOptions& o, bool quiet) {
   if (quiet || r.rank != 0) return;
-  if (r.stopped_by_time_limit) {
-    std::fprintf(stderr,
-                 "germ pretrain: time limit (%g min) reached after step %lld of %lld; wrote checkpoint %s; "
-                 "continue with the same command and --resume %s\n",
-                 o.time_limit_minutes, static_cast<long long>(r.steps), static_cast<long long>(o.steps),
-                 r.checkpoint.c_str(), r.checkpoint.c_str());
-    return;
-  }
+  if (r.stopped_by_time_limit) return report_time_limit(o, r.steps, r.checkpoint, "pretrain");
   std::fprintf(stderr,
                "germ pretrain: wrote %s: %lld steps, %lld parameters, train loss %.4f -> %.4f, "
                "validation loss %.4f nats (%.4f bits) per %s\n",

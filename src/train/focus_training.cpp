@@ -7,7 +7,9 @@
 
 #include "engine/open_model.hpp"
 #include "model/focus_store.hpp"
+#include "train/sampling_weights.hpp"
 #include "train/schedule.hpp"
+#include "train/time_limit.hpp"
 #include "train/training_state.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"
@@ -40,17 +42,53 @@ void check_focus_options(const PretrainOptions& o) {
   if (o.focus_windows_per_sequence < 2) throw Error("--focus-windows", "must be at least 2");
 }
 
-// The causal LM to compress, frozen; an adapter or training state it carries is dropped.
-model::ModelBundle frozen_base(const PretrainOptions& o) {
-  model::ModelBundle bundle = engine::open_for_training(o.init_from, {kTrainingStatePrefix, "focus."});
+// The causal LM to compress, frozen. From --init-from an adapter or training state the file
+// carries is dropped; from --resume they come back in `resumed` (the checkpoint's own tensors
+// and metadata) for the adapter, the optimizer and the step.
+model::ModelBundle frozen_base(const PretrainOptions& o, model::ModelBundle* resumed) {
+  const std::string& source = o.resume.empty() ? o.init_from : o.resume;
+  model::ModelBundle bundle = engine::open_for_training(source, {kTrainingStatePrefix, "focus."});
+  if (resumed != nullptr) {
+    resumed->extra_tensors = bundle.extra_tensors;
+    resumed->extra_metadata = bundle.extra_metadata;
+  }
   bundle.extra_tensors.clear();
   bundle.extra_metadata.erase("germ.checkpoint");
+  bundle.extra_metadata.erase("germ.focus");
   model::GermModel& base = bundle.model;
   if (base->kind() != model::ModelKind::kCausalLm)
-    throw Error(o.init_from, "is not a causal-lm model; FOCUS compresses a causal LM");
+    throw Error(source, "is not a causal-lm model; FOCUS compresses a causal LM");
   for (auto& p : base->parameters()) p.set_requires_grad(false);
   base->eval();
   return bundle;
+}
+
+// A checkpoint is the adapter's model file plus the training state, as pretrain's checkpoints
+// (so `germ score` can read one as it is).
+void save_focus_checkpoint(const std::string& path, const model::ModelBundle& bundle, const model::FocusAdapter& adapter,
+                           const model::FocusGeometry& geometry, torch::optim::AdamW& optimizer,
+                           const TrainingState& state) {
+  model::ModelBundle checkpoint = bundle;
+  for (const auto& [name, tensor] : adapter->named_tensors()) checkpoint.extra_tensors[name] = tensor.detach();
+  checkpoint.extra_metadata["germ.focus"] = geometry.to_json();
+  save_checkpoint(path, checkpoint, optimizer, state);
+}
+
+// --resume: the adapter, optimizer moments, step and random streams of the checkpoint; its
+// geometry must be the one this command trains.
+TrainingState resume_focus(const PretrainOptions& o, model::ModelBundle& resumed, model::FocusAdapter& adapter,
+                           const model::FocusGeometry& geometry, torch::optim::AdamW& optimizer) {
+  auto stored = resumed.extra_metadata.find("germ.focus");
+  if (stored == resumed.extra_metadata.end())
+    throw Error(o.resume, "is not a FOCUS training checkpoint (no adapter); resume it without --focus");
+  if (stored->second != geometry.to_json())
+    throw Error(o.resume, "was trained with FOCUS geometry " + stored->second + ", not " + geometry.to_json() +
+                              " (give the options of the run that wrote it)");
+  adapter->load_tensors(resumed.extra_tensors, o.resume);
+  TrainingState state = restore_training_state(o.resume, resumed, optimizer);
+  if (state.step >= o.steps)
+    throw Error(o.resume, "is at step " + std::to_string(state.step) + ", not before --steps " + std::to_string(o.steps));
+  return state;
 }
 
 // One step's loss: next-base cross-entropy plus KL(uncompressed || FOCUS) on the same
@@ -122,12 +160,40 @@ void save_adapter(const PretrainOptions& o, model::ModelBundle& bundle, model::F
   model::save_focus_model(o.output, bundle, adapter, geometry);
 }
 
+// Fixed held-out sequences for the fidelity report: from the --heldout files when given,
+// otherwise from the held-out tails of the training inputs.
+std::vector<std::string> held_out_sequences(const PretrainOptions& o, const GenomeCorpus& corpus, int64_t length) {
+  if (o.heldout_files.empty()) return validation_windows(corpus.holdout, length, o.eval_windows);
+  std::vector<Segment> segments;
+  for (const auto& path : o.heldout_files) {
+    std::vector<Segment> file = load_whole_contigs(path);
+    segments.insert(segments.end(), std::make_move_iterator(file.begin()), std::make_move_iterator(file.end()));
+  }
+  std::vector<std::string> sequences = validation_windows(segments, length, o.eval_windows);
+  if (sequences.empty())
+    throw Error(o.heldout_files.front(), "no held-out sequence of " + std::to_string(length) + " bases with at most 10% N");
+  return sequences;
+}
+
+void report_start(const PretrainOptions& o, const FocusTrainingResult& result, const std::vector<int64_t>& ks,
+                  size_t holdout_sequences, int64_t length, int64_t resumed_step) {
+  std::string k_list;
+  for (auto k : ks) k_list += (k_list.empty() ? "" : ",") + std::to_string(k);
+  std::fprintf(stderr, "germ pretrain --focus: %lld trainable parameters (base frozen), k in {%s}, window %lld, "
+                       "memory %lld; %zu held-out sequences of %lld bases%s\n",
+               static_cast<long long>(result.trainable_parameters), k_list.c_str(),
+               static_cast<long long>(o.focus_window), static_cast<long long>(o.focus_memory), holdout_sequences,
+               static_cast<long long>(length),
+               resumed_step > 0 ? (", resumed at step " + std::to_string(resumed_step)).c_str() : "");
+}
+
 }  // namespace
 
 FocusTrainingResult train_focus(const PretrainOptions& o) {
   check_focus_options(o);
   torch::manual_seed(o.seed);
-  model::ModelBundle bundle = frozen_base(o);
+  model::ModelBundle resumed;
+  model::ModelBundle bundle = frozen_base(o, o.resume.empty() ? nullptr : &resumed);
   model::GermModel& base = bundle.model;
 
   const model::FocusGeometry default_geometry = geometry_for(o, o.focus_k);
@@ -138,17 +204,27 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
   std::map<int64_t, std::unique_ptr<model::WindowRunner>> runners;
   for (int64_t k : ks) runners[k] = std::make_unique<model::WindowRunner>(base, adapter, geometry_for(o, k));
 
-  GenomeCorpus corpus = load_corpus(o.inputs, o.corpus);
   const int64_t length = o.focus_window * o.focus_windows_per_sequence;
+  CorpusOptions corpus_options = o.corpus;
+  if (!o.heldout_files.empty()) corpus_options.holdout_fraction = 0;
+  GenomeCorpus corpus = load_corpus(o.inputs, corpus_options);
   model::WindowRunner teacher = model::uncompressed_runner(base, o.focus_window, length);
-  WindowSampler sampler(corpus.train, length, o.seed);
-  std::vector<std::string> holdout = validation_windows(corpus.holdout, length, o.eval_windows);
+  WindowSampler sampler(corpus.train, length, o.seed, 0.10, sampling_weights(corpus, o.sampling_weights).file_share);
+  std::vector<std::string> holdout = held_out_sequences(o, corpus, length);
 
   torch::optim::AdamW optimizer(adapter->parameters(),
                                 torch::optim::AdamWOptions(o.lr).betas({0.9, 0.98}).eps(1e-6).weight_decay(0.0));
   LrSchedule schedule{o.lr, o.warmup >= 0 ? o.warmup : std::max<int64_t>(1, o.steps * 6 / 100), o.steps, o.schedule};
   schedule.at(0);
-  TrainingLog log(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path, false);
+  TrainingState state;
+  state.batch_rng.seed(o.seed ^ 0xF0C5);  // draws each step's k
+  if (!o.resume.empty()) {
+    state = resume_focus(o, resumed, adapter, default_geometry, optimizer);
+    sampler.restore(state.sampler);
+  }
+  TrainingLog log(o.log_path.empty() ? o.output + ".log.tsv" : o.log_path, !o.resume.empty());
+  const std::string checkpoint_path = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
+  TimeLimit time_limit(o.time_limit_minutes, o.stop_after_step);
 
   FocusTrainingResult result;
   for (const auto& p : adapter->parameters()) result.trainable_parameters += p.numel();
@@ -158,23 +234,17 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
     adapter->train();
     return totals;
   };
-  if (!o.quiet)
-    std::fprintf(stderr, "germ pretrain --focus: %lld trainable parameters (base frozen), k in {%s}, window %lld, "
-                         "memory %lld; %zu held-out sequences of %lld bases\n",
-                 static_cast<long long>(result.trainable_parameters),
-                 [&] { std::string s; for (auto k : ks) s += (s.empty() ? "" : ",") + std::to_string(k); return s; }().c_str(),
-                 static_cast<long long>(o.focus_window), static_cast<long long>(o.focus_memory), holdout.size(),
-                 static_cast<long long>(length));
+  if (!o.quiet) report_start(o, result, ks, holdout.size(), length, state.step);
   result.before = fidelity();
 
-  std::mt19937_64 rng(o.seed ^ 0xF0C5);
   util::Progress progress("pretrain --focus", o.steps, "steps");
+  progress.update(state.step);
   Interval interval;
-  for (int64_t step = 0; step < o.steps; ++step) {
-    double lr = schedule.at(step);
+  while (state.step < o.steps) {
+    const double lr = schedule.at(state.step);
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    model::WindowRunner& runner = *runners.at(ks[rng() % ks.size()]);
+    model::WindowRunner& runner = *runners.at(ks[state.batch_rng() % ks.size()]);
     std::vector<std::string> sequences;
     for (int64_t b = 0; b < o.batch_size; ++b) sequences.push_back(sampler.next());
     at::Tensor loss = distillation_loss(runner, teacher, base, sequences, o);
@@ -182,16 +252,30 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
     loss.backward();
     if (o.clip > 0) torch::nn::utils::clip_grad_norm_(adapter->parameters(), o.clip);
     optimizer.step();
+    ++state.step;
 
     interval.loss += loss.item<double>();
     ++interval.steps;
     interval.bases += o.batch_size * length;
-    progress.update(step + 1, "loss " + std::to_string(loss.item<double>()).substr(0, 6));
-    const bool last = step + 1 == o.steps;
-    if ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last) {
+    progress.update(state.step, "loss " + std::to_string(loss.item<double>()).substr(0, 6));
+    const bool last = state.step == o.steps;
+    if ((o.eval_every > 0 && state.step % o.eval_every == 0) || last) {
       model::FidelityTotals totals = fidelity();
-      log_interval(step + 1, lr, totals, interval, log, o, result);
+      log_interval(state.step, lr, totals, interval, log, o, result);
       if (last) result.after = totals;
+    }
+    time_limit.step_done();
+    const bool stop = !last && time_limit.reached(state.step);
+    if (!last && (stop || (o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0))) {
+      state.sampler = sampler.state();
+      save_focus_checkpoint(checkpoint_path, bundle, adapter, default_geometry, optimizer, state);
+    }
+    if (stop) {
+      progress.finish();
+      result.steps = state.step;
+      result.stopped_by_time_limit = true;
+      result.checkpoint = checkpoint_path;
+      return result;
     }
   }
   progress.finish();

@@ -337,12 +337,13 @@ GenomeCorpus load_training_corpus(const PretrainOptions& o, double& seconds) {
   return corpus;
 }
 
-void show_progress(util::Progress& progress, int64_t step, double loss, int64_t run_tokens,
+// Bases of training windows per second (a base is a token for clm; an mlm BPE token is several).
+void show_progress(util::Progress& progress, int64_t step, double loss, int64_t run_bases,
                    std::chrono::steady_clock::time_point run_start) {
   double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
   char detail[96];
-  std::snprintf(detail, sizeof detail, "loss %.4f, %s tokens/s", loss,
-                util::human_count(run_tokens / std::max(run_seconds, 1e-9)).c_str());
+  std::snprintf(detail, sizeof detail, "loss %.4f, %s bases/s", loss,
+                util::human_count(run_bases / std::max(run_seconds, 1e-9)).c_str());
   progress.update(step, detail);
 }
 
@@ -435,7 +436,7 @@ PretrainResult pretrain(const PretrainOptions& o) {
   progress.update(state.step);
   LogInterval interval;
   const auto run_start = std::chrono::steady_clock::now();
-  int64_t run_tokens = 0;
+  int64_t run_bases = 0;
   while (state.step < o.steps) {
     const double step_loss = forward_backward(s, sampler, state, dp, device, o, parameters, interval.tokens);
     if (!std::isfinite(step_loss))
@@ -449,8 +450,8 @@ PretrainResult pretrain(const PretrainOptions& o) {
     // Only rank 0 validates and logs: the weights are the same on every rank.
     if (root && (state.step % o.eval_every == 0 || state.step == o.steps))
       evaluate_interval(s, heldout, o, device, state.step, lr, interval, *log, result);
-    run_tokens += s.window_bases * o.batch_size * o.grad_accum;
-    show_progress(progress, state.step, step_loss, run_tokens, run_start);
+    run_bases += s.window_bases * o.batch_size * o.grad_accum;
+    show_progress(progress, state.step, step_loss, run_bases, run_start);
     if (root && o.checkpoint_every > 0 && state.step % o.checkpoint_every == 0 && state.step < o.steps) {
       state.sampler = sampler.state();
       save_checkpoint(checkpoint_path, s.bundle, *optimizer, state);

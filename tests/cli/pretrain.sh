@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# germ pretrain from the command line: errors, outputs, and resume after SIGKILL.
+# germ pretrain from the command line: errors, outputs, resume after SIGKILL and after --time-limit
+# (the model and the FOCUS adapter).
 . "$(dirname "$0")/lib.bash"
 DATA="$GERM_SOURCE_DIR/test_data"
 
@@ -39,18 +40,9 @@ ls "$WORK" | grep -q germ-tmp && fail "temporary file left by the killed run is 
 expect_exit 0 "resume after SIGKILL" -- "$GERM" "${args[@]}" --resume "$WORK/r.safetensors.ckpt"
 grep -q "wrote .*r.safetensors: 60 steps" "$WORK/err" && pass "resumed run ends at step 60" || fail "summary: $(tail -1 "$WORK/err")"
 [ -s "$WORK/r.safetensors" ] && pass "final model written" || fail "no final model"
-# --time-limit: checkpoint and exit 0 with a resume hint; the resumed run ends with the weights of
-# an uninterrupted one (byte for byte: same steps, same data, one thread).
-base=(pretrain --objective clm --size tiny --steps 12 --batch-size 4 --seq-len 64 --eval-every 4
-      --checkpoint-every 0 -@ 1 "$DATA/small.fa")
-expect_exit 0 "uninterrupted run" -- "$GERM" "${base[@]}" -o "$WORK/whole.safetensors"
-expect_exit 0 "run stopped by --time-limit" -- "$GERM" "${base[@]}" -o "$WORK/split.safetensors" --time-limit 0.0001
-grep -q "time limit .* reached after step [0-9]* of 12; wrote checkpoint .*split.safetensors.ckpt; continue with the same command and --resume" "$WORK/err" \
-  && pass "time-limit message says how to resume" || fail "time-limit message: $(tail -1 "$WORK/err")"
-[ ! -e "$WORK/split.safetensors" ] && [ -s "$WORK/split.safetensors.ckpt" ] \
-  && pass "only the checkpoint after the time limit" || fail "outputs after the time limit"
-expect_exit 0 "resume after the time limit" -- "$GERM" "${base[@]}" -o "$WORK/split.safetensors" --resume "$WORK/split.safetensors.ckpt"
-same=$(python3 - "$WORK/whole.safetensors" "$WORK/split.safetensors" <<'PY'
+# "same" when two model files hold the same tensors byte for byte (metadata aside).
+same_tensors() {
+  python3 - "$1" "$2" <<'PY'
 import json, struct, sys
 def tensors(path):
     data = open(path, "rb").read()
@@ -61,8 +53,41 @@ def tensors(path):
 a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
 print("same" if a == b and a else "differ: " + ",".join(k for k in a if a[k] != b.get(k)))
 PY
-)
-[ "$same" = same ] && pass "time-limited + resumed run has the uninterrupted weights" || fail "weights $same"
+}
+
+# --time-limit: checkpoint and exit 0 with a resume hint; the resumed run ends with the weights of
+# an uninterrupted one (byte for byte: same steps, same data, one thread).
+# Usage: split_run_matches_whole LABEL NAME STEPS COMMAND_WORDS -- ARGS...
+split_run_matches_whole() {
+  local label=$1 name=$2 steps=$3 words=$4; shift 5
+  expect_exit 0 "$label: uninterrupted run" -- "$GERM" "$@" -o "$WORK/$name.whole.safetensors"
+  expect_exit 0 "$label: run stopped by --time-limit" -- "$GERM" "$@" -o "$WORK/$name.safetensors" --time-limit 0.0001
+  grep -q "^germ $words: time limit .* reached after step [0-9]* of $steps; wrote checkpoint .*$name.safetensors.ckpt; continue with the same command and --resume" "$WORK/err" \
+    && pass "$label: time-limit message says how to resume" || fail "$label: time-limit message: $(tail -1 "$WORK/err")"
+  [ ! -e "$WORK/$name.safetensors" ] && [ -s "$WORK/$name.safetensors.ckpt" ] \
+    && pass "$label: only the checkpoint after the time limit" || fail "$label: outputs after the time limit"
+  expect_exit 0 "$label: resume after the time limit" -- "$GERM" "$@" -o "$WORK/$name.safetensors" --resume "$WORK/$name.safetensors.ckpt"
+  local same
+  same=$(same_tensors "$WORK/$name.whole.safetensors" "$WORK/$name.safetensors")
+  [ "$same" = same ] && pass "$label: time-limited + resumed run has the uninterrupted weights" || fail "$label: weights $same"
+}
+split_run_matches_whole "model" split 12 pretrain -- pretrain --objective clm --size tiny --steps 12 --batch-size 4 \
+  --seq-len 64 --eval-every 4 --checkpoint-every 0 -@ 1 "$DATA/small.fa"
+
+# pretrain --focus: the same for the FOCUS adapter; a checkpoint is a model file `germ score`
+# reads; a checkpoint of another geometry is refused in one line.
+expect_exit 0 "base for FOCUS" -- "$GERM" pretrain --objective clm --size tiny --steps 2 --batch-size 2 --seq-len 64 \
+  -@ 1 -o "$WORK/fbase.safetensors" "$DATA/small.fa"
+focus=(pretrain --objective clm --focus --init-from "$WORK/fbase.safetensors" --focus-k 16 --window 64 --memory 4
+       --focus-windows 2 --kl-weight 10 --steps 4 --batch-size 2 --eval-every 2 --eval-windows 2 --checkpoint-every 0
+       -@ 1 "$DATA/small.fa")
+split_run_matches_whole "FOCUS" fsplit 4 "pretrain --focus" -- "${focus[@]}"
+grep -q "resumed at step" "$WORK/err" && pass "FOCUS resume says where it resumed" || fail "no resume line: $(head -2 "$WORK/err")"
+expect_exit 0 "score reads a FOCUS checkpoint" -- "$GERM" score -@ 1 -m "$WORK/fsplit.safetensors.ckpt" -o "$WORK/ck.bedgraph" "$DATA/small.fa"
+other=("${focus[@]}"); other[11]=8  # --memory 8
+expect_exit 1 "FOCUS resume with another memory" -- "$GERM" "${other[@]}" -o "$WORK/fk.safetensors" --resume "$WORK/fsplit.safetensors.ckpt"
+expect_one_line_error "^germ pretrain: .*fsplit.safetensors.ckpt: was trained with FOCUS geometry"
+[ ! -e "$WORK/fk.safetensors" ] && pass "no output after a refused resume" || fail "output left by a refused resume"
 
 # --heldout files are evaluated one by one (log columns, stderr in bits/base); bad options are one-line errors.
 expect_exit 0 "held-out files" -- "$GERM" pretrain --objective clm --size tiny --steps 4 --batch-size 4 --seq-len 64 \
