@@ -153,6 +153,7 @@ void save_adapter(const PretrainOptions& o, model::ModelBundle& bundle, model::F
   std::map<std::string, std::string> fields{
       {"focus_init_from", o.init_from},
       {"focus_steps", std::to_string(o.steps)},
+      {"focus_lr", std::to_string(o.lr > 0 ? o.lr : kDefaultFocusLr)},
       {"focus_heldout_mean_abs_dp", std::to_string(result.after.mean_abs_dp())},
       {"focus_heldout_mean_kl", std::to_string(result.after.mean(result.after.kl))}};
   bundle.provenance_json = model::make_provenance(o.command_line, fields);
@@ -212,9 +213,10 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
   WindowSampler sampler(corpus.train, length, o.seed, 0.10, sampling_weights(corpus, o.sampling_weights).file_share);
   std::vector<std::string> holdout = held_out_sequences(o, corpus, length);
 
+  const double peak_lr = o.lr > 0 ? o.lr : kDefaultFocusLr;
   torch::optim::AdamW optimizer(adapter->parameters(),
-                                torch::optim::AdamWOptions(o.lr).betas({0.9, 0.98}).eps(1e-6).weight_decay(0.0));
-  LrSchedule schedule{o.lr, o.warmup >= 0 ? o.warmup : std::max<int64_t>(1, o.steps * 6 / 100), o.steps, o.schedule};
+                                torch::optim::AdamWOptions(peak_lr).betas({0.9, 0.98}).eps(1e-6).weight_decay(0.0));
+  LrSchedule schedule{peak_lr, o.warmup >= 0 ? o.warmup : std::max<int64_t>(1, o.steps * 6 / 100), o.steps, o.schedule};
   schedule.at(0);
   TrainingState state;
   state.batch_rng.seed(o.seed ^ 0xF0C5);  // draws each step's k

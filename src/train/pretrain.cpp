@@ -20,6 +20,7 @@
 #include "train/batches.hpp"
 #include "train/distributed.hpp"
 #include "train/sampling_weights.hpp"
+#include "train/schedule.hpp"
 #include "train/time_limit.hpp"
 #include "train/training_state.hpp"
 #include "util/error.hpp"
@@ -36,6 +37,7 @@ struct Setup {
   ModelKind kind;
   int64_t window_bases = 0;  // bases drawn per training window
   int64_t max_tokens = 0;    // mlm: tokens per sequence incl. [CLS]/[SEP]
+  double lr = 0;             // peak learning rate: --lr, or the default for the model's width
 };
 
 std::shared_ptr<tokenize::Tokenizer> train_bpe(const GenomeCorpus& corpus, const PretrainOptions& o) {
@@ -99,6 +101,7 @@ Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus, DataPar
     // Draw enough bases to fill the token budget; surplus tokens are cut.
     s.window_bases = static_cast<int64_t>(std::ceil((s.max_tokens - 2) * mean_bases_per_token(*s.bundle.tokenizer, corpus) * 1.15));
   }
+  s.lr = o.lr > 0 ? o.lr : default_pretrain_lr(s.bundle.model->config().hidden);
   return s;
 }
 
@@ -254,10 +257,10 @@ void report_start(const PretrainOptions& o, const Setup& s, const GenomeCorpus& 
                o.heldout_files.empty() ? (std::to_string(corpus.holdout_bases()) + " bases").c_str()
                                        : (std::to_string(o.heldout_files.size()) + " files").c_str());
   std::fprintf(stderr, "germ pretrain: %zu files read in %.1f s, %.1f MB of packed bases; windows drawn by %s: %s; "
-                       "precision %s\n",
+                       "precision %s; peak lr %g%s\n",
                corpus.files.size(), load_seconds, corpus.memory_bytes() / 1e6,
                o.sampling_weights.empty() ? "sqrt(bases) per file" : o.sampling_weights.c_str(), weights.summary().c_str(),
-               to_string(o.precision));
+               to_string(o.precision), s.lr, o.lr > 0 ? "" : " (default for the model's width)");
   if (o.precision == Precision::kBf16 && !device.is_cuda() && !cpu_has_native_bf16())
     std::fprintf(stderr, "germ pretrain: warning: this CPU has no native bf16 (AVX512-BF16/AMX); bf16 autocast is "
                          "emulated and slower than fp32 here\n");
@@ -373,7 +376,8 @@ void save_trained_model(Setup& s, const PretrainOptions& o, int64_t steps, const
   std::map<std::string, std::string> fields = {
       {"objective", o.objective}, {"steps", std::to_string(steps)},
       {"batch_size", std::to_string(o.batch_size)}, {"seq_len", std::to_string(o.seq_len)},
-      {"seed", std::to_string(o.seed)}, {"validation_loss", std::to_string(result.validation_loss)}};
+      {"seed", std::to_string(o.seed)}, {"validation_loss", std::to_string(result.validation_loss)},
+      {"lr", std::to_string(s.lr)}};
   std::string inputs;
   for (const auto& in : o.inputs) inputs += (inputs.empty() ? "" : ",") + in;
   fields["data"] = inputs;
@@ -415,13 +419,13 @@ PretrainResult pretrain(const PretrainOptions& o) {
   TrainingState state = TrainingState::fresh(o.seed);
   WindowSampler sampler(corpus.train, s.window_bases, o.seed, 0.10, weights.file_share);
   const std::vector<HeldoutSet> heldout = held_out_sets(o, corpus, s.window_bases);
-  std::unique_ptr<torch::optim::AdamW> optimizer = make_adamw(m, o.lr, o.weight_decay);
+  std::unique_ptr<torch::optim::AdamW> optimizer = make_adamw(m, s.lr, o.weight_decay);
   const std::string checkpoint_path = o.checkpoint.empty() ? o.output + ".ckpt" : o.checkpoint;
   if (!o.resume.empty()) {
     state = restore_training_state(o.resume, s.bundle, *optimizer);
     sampler.restore(state.sampler);
   }
-  LrSchedule schedule{o.lr, o.warmup >= 0 ? o.warmup : std::max<int64_t>(1, o.steps * 6 / 100), o.steps, o.schedule};
+  LrSchedule schedule{s.lr, o.warmup >= 0 ? o.warmup : std::max<int64_t>(1, o.steps * 6 / 100), o.steps, o.schedule};
   schedule.at(0);  // validates the schedule name before any work
 
   std::optional<TrainingLog> log;

@@ -17,4 +17,11 @@ double LrSchedule::at(int64_t step) const {
   throw Error("--schedule", "unknown schedule '" + shape + "' (use linear, cosine or constant)");
 }
 
+double default_pretrain_lr(int64_t hidden) {
+  if (hidden < 1) throw Error("config", "hidden size must be positive");
+  // log(5e-3 / 5e-4) / log(768 / 64): the line through the two anchors in log-log.
+  const double exponent = std::log(10.0) / std::log(12.0);
+  return std::min(5e-3, 5e-4 * std::pow(768.0 / static_cast<double>(hidden), exponent));
+}
+
 }  // namespace germ::train

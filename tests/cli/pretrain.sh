@@ -99,5 +99,11 @@ expect_exit 1 "weights matching no input" -- "$GERM" pretrain --objective clm -o
 expect_one_line_error "^germ pretrain: .*w.tsv: no line matches input"
 expect_exit 1 "unknown precision" -- "$GERM" pretrain --objective clm --precision fp8 -o "$WORK/m.safetensors" "$DATA/small.fa"
 expect_one_line_error "^germ pretrain: --precision: unknown precision"
+expect_exit 1 "zero learning rate" -- "$GERM" pretrain --objective clm --lr 0 -o "$WORK/m.safetensors" "$DATA/small.fa"
+expect_one_line_error "^germ pretrain: --lr: must be positive"
+# Without --lr the rate follows the model's width (docs/pretrain.md): 5e-3 for the 64-wide tiny model.
+expect_exit 0 "default learning rate" -- "$GERM" pretrain --objective clm --size tiny --steps 1 --batch-size 2 --seq-len 64 \
+  -@ 1 -o "$WORK/lr.safetensors" "$DATA/small.fa"
+grep -q "peak lr 0.005 (default for the model's width)" "$WORK/err" && pass "default rate for the width on stderr" || fail "lr line: $(grep -i lr "$WORK/err")"
 finish
 

@@ -235,3 +235,16 @@ TEST(Pretrain, BadInputsAreClearErrors) {
   EXPECT_THROW(train::pretrain(o), Error);
   EXPECT_FALSE(fs::exists(o.output));
 }
+
+TEST(Schedule, DefaultPretrainLrFollowsTheWidth) {
+  // The two anchors (docs/pretrain.md): 5e-3 measured best for the tiny MLM at width 64,
+  // DNABERT-2's 5e-4 at 768; a power law between them, capped at 5e-3 below 64.
+  EXPECT_NEAR(train::default_pretrain_lr(64), 5e-3, 5e-3 * 1e-9);
+  EXPECT_NEAR(train::default_pretrain_lr(768), 5e-4, 5e-4 * 1e-9);
+  EXPECT_NEAR(train::default_pretrain_lr(32), 5e-3, 5e-3 * 1e-9);
+  const double at192 = train::default_pretrain_lr(192), at256 = train::default_pretrain_lr(256);
+  EXPECT_NEAR(at192, 5e-4 * std::pow(4.0, std::log(10.0) / std::log(12.0)), 1e-12);
+  EXPECT_GT(at192, at256);
+  EXPECT_GT(at256, train::default_pretrain_lr(768));
+  EXPECT_THROW(train::default_pretrain_lr(0), Error);
+}
