@@ -30,6 +30,7 @@ std::string library_versions() {
   out << "LibTorch " << TORCH_VERSION_MAJOR << "." << TORCH_VERSION_MINOR << "." << TORCH_VERSION_PATCH
       << " (intra-op threads " << at::get_num_threads() << " of " << util::hardware_threads() << " cores, CUDA "
       << (torch::cuda::is_available() ? "available" : "not available") << ")\n";
+  out << "OpenMP wait policy " << util::omp_wait_policy_report() << "\n";
   out << "htslib " << io::htslib_version() << "\n";
   out << "SentencePiece " << kSentencePieceVersion << "\n";
   out << quant::int8_backend_description() << ", integer GEMM\n";

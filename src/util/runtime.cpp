@@ -23,7 +23,10 @@
 #include "util/error.hpp"
 
 namespace germ::util {
+
 namespace {
+// Marks OMP_WAIT_POLICY as germ's own choice (for --version --verbose), not the user's.
+constexpr const char* kWaitPolicySetByGerm = "GERM_OMP_WAIT_POLICY_SET";
 
 std::string real_path(const std::string& path) {
   char resolved[PATH_MAX];
@@ -143,6 +146,14 @@ std::string machine_summary() {
   return out.str();
 }
 
+std::string omp_wait_policy_report() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  if (policy == nullptr) return "not set (libgomp's default: active waiting)";
+  const char* by_germ = std::getenv(kWaitPolicySetByGerm);
+  return std::string(policy) + (by_germ != nullptr && std::string(by_germ) == policy ? " (set by germ)"
+                                                                                      : " (OMP_WAIT_POLICY set by the user)");
+}
+
 void reexecute_with_tuned_environment(char** argv) {
   // LibTorch's OpenMP pool and OpenBLAS's pthreads take turns on the same cores; with
   // libgomp's default active waiting, each spins while the other works (measured: 100% system
@@ -152,6 +163,7 @@ void reexecute_with_tuned_environment(char** argv) {
   bool changed = false;
   if (!std::getenv("OMP_WAIT_POLICY")) {
     ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    ::setenv(kWaitPolicySetByGerm, "PASSIVE", 1);
     changed = true;
   }
   changed |= choose_blas_core_before_exec();

@@ -24,6 +24,8 @@ void warn_if_reference_blas();
 // not oversubscribe the cores. 0 = all hardware threads; more than that is clamped to it;
 // negative is an error. Returns the count used.
 int configure_threads(int threads);
+// "PASSIVE (set by germ)", "<value> (OMP_WAIT_POLICY set by the user)" or "not set ...".
+std::string omp_wait_policy_report();
 int hardware_threads();
 // OpenBLAS's own thread count (no-op with another BLAS): 1 where the caller runs GEMMs on
 // several threads itself.

@@ -18,6 +18,15 @@ expect_exit 0 "--version --verbose" -- "$GERM" --version --verbose
 for lib in LibTorch htslib SentencePiece oneTBB BLAS machine: CPU oneDNN; do
   grep -q "^$lib " "$WORK/out" || fail "--version --verbose lacks $lib"
 done
+# Without OMP_WAIT_POLICY germ sets PASSIVE and re-executes itself before the libraries load
+# (lib.bash sets it for the other tests, which saves that re-execution per command); a user's
+# own value is kept.
+expect_exit 0 "wait policy chosen by germ" -- env -u OMP_WAIT_POLICY -u GERM_OMP_WAIT_POLICY_SET "$GERM" --version --verbose
+grep -q "^OpenMP wait policy PASSIVE (set by germ)$" "$WORK/out" && pass "germ sets OMP_WAIT_POLICY=PASSIVE" \
+  || fail "wait policy: $(grep -i wait "$WORK/out")"
+expect_exit 0 "user's wait policy" -- env OMP_WAIT_POLICY=ACTIVE "$GERM" --version --verbose
+grep -q "^OpenMP wait policy ACTIVE (OMP_WAIT_POLICY set by the user)$" "$WORK/out" && pass "a user's OMP_WAIT_POLICY is kept" \
+  || fail "user's wait policy: $(grep -i wait "$WORK/out")"
 
 expect_exit 1 "unknown command" -- "$GERM" frobnicate
 expect_one_line_error "germ: unknown command 'frobnicate'"

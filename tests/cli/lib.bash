@@ -1,6 +1,10 @@
 # Shared helpers for CLI tests (sourced; not a test itself).
 set -u
 : "${GERM:?GERM must point at the germ binary}"
+# The wait policy germ would set itself (src/util/runtime.cpp): given here, each model-running
+# command skips its re-execution (~0.6 s of start-up, a third of some tests' time). frame.sh
+# checks the path without it.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/germ-cli-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 failures=0
