@@ -127,11 +127,27 @@ at::Tensor distillation_loss(model::WindowRunner& runner, model::WindowRunner& t
   return loss / static_cast<double>(counted);
 }
 
+// One optimizer step of the adapter on a fresh batch at `runner`'s k; returns the loss.
+double optimizer_step(model::WindowRunner& runner, model::WindowRunner& teacher, model::GermModel& base,
+                      model::FocusAdapter& adapter, WindowSampler& sampler, torch::optim::AdamW& optimizer,
+                      double lr, const PretrainOptions& o) {
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  std::vector<std::string> sequences;
+  for (int64_t b = 0; b < o.batch_size; ++b) sequences.push_back(sampler.next());
+  at::Tensor loss = distillation_loss(runner, teacher, base, sequences, o);
+  optimizer.zero_grad();
+  loss.backward();
+  if (o.clip > 0) torch::nn::utils::clip_grad_norm_(adapter->parameters(), o.clip);
+  optimizer.step();
+  return loss.item<double>();
+}
+
 // The steps between two evaluations, as the log averages them.
 struct Interval {
   double loss = 0;
   int64_t steps = 0, bases = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  void add(double step_loss, int64_t step_bases) { loss += step_loss, ++steps, bases += step_bases; }
 };
 
 // Logs the interval (mean loss, held-out fidelity, speed) and starts the next one.
@@ -159,6 +175,13 @@ void save_adapter(const PretrainOptions& o, model::ModelBundle& bundle, model::F
   bundle.provenance_json = model::make_provenance(o.command_line, fields);
   adapter->eval();
   model::save_focus_model(o.output, bundle, adapter, geometry);
+}
+
+// The training inputs; whole when --heldout files are given (as `germ pretrain`).
+GenomeCorpus load_focus_corpus(const PretrainOptions& o) {
+  CorpusOptions corpus_options = o.corpus;
+  if (!o.heldout_files.empty()) corpus_options.holdout_fraction = 0;
+  return load_corpus(o.inputs, corpus_options);
 }
 
 // Fixed held-out sequences for the fidelity report: from the --heldout files when given,
@@ -202,13 +225,11 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
   model::FocusAdapter adapter(base->config());
   adapter->initialise_from(base);
   adapter->train();
-  std::map<int64_t, std::unique_ptr<model::WindowRunner>> runners;
+  std::map<int64_t, std::unique_ptr<model::WindowRunner>> runners;  // one per k
   for (int64_t k : ks) runners[k] = std::make_unique<model::WindowRunner>(base, adapter, geometry_for(o, k));
 
   const int64_t length = o.focus_window * o.focus_windows_per_sequence;
-  CorpusOptions corpus_options = o.corpus;
-  if (!o.heldout_files.empty()) corpus_options.holdout_fraction = 0;
-  GenomeCorpus corpus = load_corpus(o.inputs, corpus_options);
+  GenomeCorpus corpus = load_focus_corpus(o);
   model::WindowRunner teacher = model::uncompressed_runner(base, o.focus_window, length);
   WindowSampler sampler(corpus.train, length, o.seed, 0.10, sampling_weights(corpus, o.sampling_weights).file_share);
   std::vector<std::string> holdout = held_out_sequences(o, corpus, length);
@@ -238,28 +259,16 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
   };
   if (!o.quiet) report_start(o, result, ks, holdout.size(), length, state.step);
   result.before = fidelity();
-
   util::Progress progress("pretrain --focus", o.steps, "steps");
   progress.update(state.step);
   Interval interval;
   while (state.step < o.steps) {
     const double lr = schedule.at(state.step);
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     model::WindowRunner& runner = *runners.at(ks[state.batch_rng() % ks.size()]);
-    std::vector<std::string> sequences;
-    for (int64_t b = 0; b < o.batch_size; ++b) sequences.push_back(sampler.next());
-    at::Tensor loss = distillation_loss(runner, teacher, base, sequences, o);
-    optimizer.zero_grad();
-    loss.backward();
-    if (o.clip > 0) torch::nn::utils::clip_grad_norm_(adapter->parameters(), o.clip);
-    optimizer.step();
+    const double loss = optimizer_step(runner, teacher, base, adapter, sampler, optimizer, lr, o);
     ++state.step;
-
-    interval.loss += loss.item<double>();
-    ++interval.steps;
-    interval.bases += o.batch_size * length;
-    progress.update(state.step, "loss " + std::to_string(loss.item<double>()).substr(0, 6));
+    interval.add(loss, o.batch_size * length);
+    progress.update(state.step, "loss " + std::to_string(loss).substr(0, 6));
     const bool last = state.step == o.steps;
     if ((o.eval_every > 0 && state.step % o.eval_every == 0) || last) {
       model::FidelityTotals totals = fidelity();
@@ -274,9 +283,7 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
     }
     if (stop) {
       progress.finish();
-      result.steps = state.step;
-      result.stopped_by_time_limit = true;
-      result.checkpoint = checkpoint_path;
+      result.steps = state.step, result.stopped_by_time_limit = true, result.checkpoint = checkpoint_path;
       return result;
     }
   }
