@@ -48,17 +48,19 @@ expect_exit 0 "quantize w4a8" -- "$GERM" quantize -q -m "$WORK/fp.safetensors" -
 expect_exit 0 "stats -m on a quantized file" -- "$GERM" stats -m "$WORK/w4.safetensors"
 grep -q "quantization.*minmax w4a8" "$WORK/out" && pass "stats shows the quantization" || fail "stats: $(cat "$WORK/out")"
 
-# A causal LM quantized on FASTA tiles scores like the fp32 model. The rate is pinned to the one
-# this check was written with: 5 steps at the tiny default (5e-3, one warm-up step) leave the model
-# in a transient state with sharp predictions on this sequence (mean log-likelihood -0.39 nats
-# against -1.39 for uniform), which w8a8 does not keep (1.0 nats apart, fake-quant alike).
+# A causal LM quantized on FASTA tiles scores like the fp32 model, base by base (a bedGraph merges
+# equal neighbours into one line, so the tracks are expanded to bases before comparing). The rate
+# is pinned to the one this check was written with: 5 steps at the tiny default (5e-3, one warm-up
+# step) give sharper predictions, with w8a8 0.045 nats/base from fp32 (0.0004 at 5e-4).
 "$GERM" pretrain -q --objective clm --size tiny --vocab 64 --steps 5 --batch-size 8 --seq-len 64 --lr 5e-4 \
   -o "$WORK/clm.safetensors" "$FA" 2>"$WORK/err" || fail "tiny clm: $(head -c 300 "$WORK/err")"
 expect_exit 0 "quantize a causal LM on FASTA" -- "$GERM" quantize -q -m "$WORK/clm.safetensors" --method smoothquant \
   --bits w8a8 --calib "$FA" --calib-length 200 -o "$WORK/clm.q.safetensors"
 "$GERM" score -q --memory-kind none -m "$WORK/clm.safetensors" -r chr1 "$FA" > "$WORK/fp.bg" 2>"$WORK/err"
 "$GERM" score -q --memory-kind none -m "$WORK/clm.q.safetensors" -r chr1 "$FA" > "$WORK/q.bg" 2>>"$WORK/err"
-paste "$WORK/fp.bg" "$WORK/q.bg" | awk -F'\t' '{ d = $4 - $8; s += d < 0 ? -d : d; n++ } END { exit !(n > 100 && s / n < 0.05) }' \
+per_base() { awk -F'\t' '{ for (p = $2; p < $3; p++) print p "\t" $4 }' "$1"; }
+LC_ALL=C join -t $'\t' <(per_base "$WORK/fp.bg" | LC_ALL=C sort) <(per_base "$WORK/q.bg" | LC_ALL=C sort) \
+  | awk -F'\t' '{ d = $2 - $3; s += d < 0 ? -d : d; n++ } END { exit !(n > 2900 && s / n < 0.05) }' \
   && pass "quantized CLM log-likelihoods within 0.05 nats of fp32" || fail "CLM score: $(head -c 300 "$WORK/err")"
 
 # Errors: one line naming the option or file, no output written.
