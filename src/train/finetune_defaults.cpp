@@ -27,7 +27,8 @@ constexpr double kSmoothing = 0.8;         // EMA beta of the range test's loss 
 constexpr double kDivergence = 4.0;        // stop when the smoothed loss passes 4x its minimum
 constexpr double kMinimumDivisor = 10.0;   // chosen rate = rate at the minimum / 10
 constexpr double kRequiredDrop = 0.05;     // the minimum must be 5% below the starting loss
-constexpr double kChanceFraction = 0.97;   // loss within 3% of the prior's = nothing learned
+constexpr double kChanceFraction = 0.97;   // loss within 3% of the prior's = nothing learned ...
+constexpr double kClearMcc = 0.1;          // ... unless the dev MCC is clearly above 0
 
 std::string format_g(double value) {
   char text[32];
@@ -98,7 +99,7 @@ double class_prior_loss(const std::vector<int64_t>& labels, int64_t classes) {
 }
 
 bool at_chance(double train_loss, double prior_loss, double dev_mcc) {
-  return train_loss >= kChanceFraction * prior_loss || dev_mcc <= 0;
+  return dev_mcc <= 0 || (train_loss >= kChanceFraction * prior_loss && dev_mcc < kClearMcc);
 }
 
 std::string chance_message(const std::string& when, double train_loss, double prior_loss, double dev_mcc,

@@ -41,8 +41,10 @@ RangeTestChoice choose_range_test_lr(const std::vector<double>& lrs, const std::
 // Cross-entropy (nats) of always predicting the class frequencies of `labels`.
 double class_prior_loss(const std::vector<int64_t>& labels, int64_t classes);
 
-// A run is at chance when its training loss stays within 3% of the class-prior loss or its
-// dev MCC is not above 0 (one class predicted, or no better than guessing).
+// A run is at chance when its dev MCC is not above 0 (one class predicted, or no better than
+// guessing), or when its training loss stays within 3% of the class-prior loss and its dev MCC
+// is below 0.1 (a classifier can rank the dev set well while its loss is still near the
+// prior's: binary tasks after one epoch in the issue-27 sweep had dev MCC 0.45-0.58 there).
 bool at_chance(double train_loss, double prior_loss, double dev_mcc);
 
 // The one warning line for a run at chance (without the "germ finetune: " prefix): the loss

@@ -114,7 +114,8 @@ TEST(FinetuneDefaults, ClassPriorLossIsTheLabelEntropy) {
 
 TEST(FinetuneDefaults, ChanceCheckReadsLossAndMcc) {
   const double prior = std::log(5.0);
-  EXPECT_TRUE(at_chance(1.609, prior, 0.2)) << "loss at the prior's";
+  EXPECT_TRUE(at_chance(1.609, prior, 0.05)) << "loss at the prior's, dev MCC within noise of 0";
+  EXPECT_FALSE(at_chance(0.691, std::log(2.0), 0.58)) << "loss at the prior's, but the dev set says it learned";
   EXPECT_TRUE(at_chance(1.2, prior, 0.0)) << "one class predicted";
   EXPECT_FALSE(at_chance(1.2, prior, 0.3));
   EXPECT_FALSE(at_chance(0.97 * prior - 0.01, prior, 0.05));
