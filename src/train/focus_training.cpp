@@ -260,7 +260,7 @@ FocusTrainingResult train_focus(const PretrainOptions& o) {
   if (!o.quiet) report_start(o, result, ks, holdout.size(), length, state.step);
   result.before = fidelity();
   util::Progress progress("pretrain --focus", o.steps, "steps");
-  progress.update(state.step);
+  progress.resume_at(state.step);
   Interval interval;
   while (state.step < o.steps) {
     const double lr = schedule.at(state.step);

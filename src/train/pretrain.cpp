@@ -437,7 +437,7 @@ PretrainResult pretrain(const PretrainOptions& o) {
   if (!o.quiet && root) report_start(o, s, corpus, weights, load_seconds, result, device, dp);
 
   util::Progress progress("pretrain", o.steps, "steps", root ? util::Progress::Mode::kAuto : util::Progress::Mode::kQuiet);
-  progress.update(state.step);
+  progress.resume_at(state.step);
   LogInterval interval;
   const auto run_start = std::chrono::steady_clock::now();
   int64_t run_bases = 0;

@@ -55,7 +55,7 @@ Progress::~Progress() {
 std::string Progress::render(const std::string& detail, bool final_line) const {
   double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  double rate = elapsed > 0 ? done_ / elapsed : 0.0;
+  double rate = elapsed > 0 ? (done_ - std::min(resumed_at_, done_)) / elapsed : 0.0;
   std::ostringstream line;
   line << label_ << ": ";
   if (total_ > 0 && mode_ == Mode::kBar) {

@@ -20,6 +20,9 @@ class Progress {
 
   void update(uint64_t done, const std::string& detail = "");
   void add(uint64_t delta, const std::string& detail = "") { update(done_ + delta, detail); }
+  // A resumed run: `done` units were done before this process started, so the rate and the ETA
+  // count only what is done from here.
+  void resume_at(uint64_t done) { resumed_at_ = done, done_ = done; }
   // Prints the final line (totals and mean rate) once.
   void finish(const std::string& detail = "");
 
@@ -33,6 +36,7 @@ class Progress {
   Mode mode_;
   std::FILE* stream_;
   uint64_t done_ = 0;
+  uint64_t resumed_at_ = 0;
   bool finished_ = false;
   std::chrono::steady_clock::time_point start_, last_print_;
 };

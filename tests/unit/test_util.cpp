@@ -76,6 +76,23 @@ TEST(Progress, PlainModePrintsFinalLineWithTotals) {
   std::fclose(sink);
 }
 
+TEST(Progress, AResumedRunCountsOnlyItsOwnUnitsInTheRate) {
+  // 900 steps done before the process started, none since: the rate is 0, not 900 per elapsed
+  // moment (which made a resumed run report thousands of steps/s and an ETA of seconds).
+  std::FILE* sink = std::tmpfile();
+  {
+    util::Progress progress("pretrain", 1000, "steps", util::Progress::Mode::kPlain, sink);
+    progress.resume_at(900);
+    progress.finish();
+  }
+  std::rewind(sink);
+  char buf[256] = {0};
+  ASSERT_NE(std::fgets(buf, sizeof buf, sink), nullptr);
+  std::string line(buf);
+  EXPECT_NE(line.find("pretrain: 900/1.00k steps, 0 steps/s"), std::string::npos) << line;
+  std::fclose(sink);
+}
+
 TEST(Progress, HumanUnits) {
   EXPECT_EQ(util::human_count(999), "999");
   EXPECT_EQ(util::human_count(12345), "12.35k");
