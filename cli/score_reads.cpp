@@ -1,5 +1,4 @@
 // germ score on reads: option parsing for score::tag_reads (docs/score_reads.md).
-#include <ATen/Parallel.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -9,7 +8,6 @@
 #include "germ/version.hpp"
 #include "io/alignment_file.hpp"
 #include "score/read_tagging.hpp"
-#include "util/runtime.hpp"
 #include "score_modes.hpp"
 #include "write/alignment_writer.hpp"
 
@@ -35,11 +33,6 @@ int score_reads(const ReadScoreArgs& args) {
   options.class_name = args.class_name;
   options.quiet = args.common.quiet;
   std::unique_ptr<score::ReadTagger> tagger = score::open_read_tagger(options);
-  // As for a FASTA (focus_scoring.cpp): threads that each run their own forwards get
-  // single-threaded GEMMs. Measured on yeast chrI (1,001 reads, 2 cores busy with two other
-  // jobs): 23-25 s with 2 OpenBLAS threads under each of the 2 workers, 4.6-4.7 s with 1.
-  if (at::get_num_threads() > 1 && tagger->threads_run_own_forwards())
-    util::set_blas_threads(1);
   write::ProgramRecord program;
   program.version = kVersion;
   program.command_line = args.command_line;

@@ -1,7 +1,6 @@
 #include "score/read_scorer.hpp"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
@@ -29,10 +28,7 @@ int base_column(char base) {
 ReadLikelihoodScorer::ReadLikelihoodScorer(model::GermModel model, model::FocusAdapter adapter,
                                            model::FocusGeometry geometry, int64_t tokens_per_forward)
     : model_(model),
-      // Long reads: lanes split between the threads as in `germ score` on a FASTA, so that every
-      // forward here runs on one thread (the caller sets single-threaded GEMMs to match).
-      lane_scorer_(model, std::move(adapter), geometry, /*lanes=*/std::max<int64_t>(8, 4 * at::get_num_threads()),
-                   /*workers=*/at::get_num_threads()),
+      lane_scorer_(model, std::move(adapter), geometry, /*lanes=*/8),
       window_(geometry.window),
       tokens_per_forward_(std::max<int64_t>(1, tokens_per_forward)) {
   model_->eval();
@@ -51,24 +47,14 @@ std::vector<ReadLikelihood> ReadLikelihoodScorer::score(const std::vector<std::s
   auto length_of = [&](size_t i) { return static_cast<int64_t>(reads[i].size()); };
   std::stable_sort(short_reads.begin(), short_reads.end(),
                    [&](size_t a, size_t b) { return length_of(a) < length_of(b); });
-  std::vector<std::vector<size_t>> forwards;
   for (size_t begin = 0; begin < short_reads.size();) {
     size_t end = begin + 1;  // the batch's longest read is its last
     while (end < short_reads.size() &&
            static_cast<int64_t>(end - begin + 1) * length_of(short_reads[end]) <= tokens_per_forward_)
       ++end;
-    forwards.emplace_back(short_reads.begin() + begin, short_reads.begin() + end);
+    score_together(reads, std::vector<size_t>(short_reads.begin() + begin, short_reads.begin() + end), out);
     begin = end;
   }
-  // One forward per thread at a time, each single-threaded inside (at::parallel_for does not
-  // nest): a forward of ~4,000 tokens is too small to split well, and splitting it costs a
-  // thread hand-over per operation, which a busy machine turns into waits (measured with two
-  // other jobs on 2 cores: 1,001 reads took 100 s at -@ 2 this way, 6.9 s at -@ 1).
-  // Each forward writes only its own reads' entries of `out`.
-  at::parallel_for(0, static_cast<int64_t>(forwards.size()), 1, [&](int64_t first, int64_t last) {
-    for (int64_t f = first; f < last; ++f) score_together(reads, forwards[f], out);
-  });
-  forwards_run_ += static_cast<int64_t>(forwards.size());
 
   if (long_reads.empty()) return out;
   std::vector<ScoreJob> jobs;
@@ -97,6 +83,7 @@ void ReadLikelihoodScorer::score_together(const std::vector<std::string>& reads,
   // Row p predicts base p + 1; the last row predicts nothing that exists.
   at::Tensor hidden = model_->hidden_states(ids).slice(1, 0, length - 1);
   at::Tensor log_probs = model::base_log_probs(model_, hidden).contiguous();
+  ++forwards_run_;
   auto lp = log_probs.accessor<float, 3>();
   for (int64_t b = 0; b < batch; ++b) {
     const std::string& bases = reads[members[b]];

@@ -25,7 +25,6 @@ class LikelihoodTagger : public ReadTagger {
     return std::to_string(scorer_.forwards_run()) + " batched forwards, " + std::to_string(scorer_.long_reads()) +
            " reads longer than a window";
   }
-  bool threads_run_own_forwards() const override { return true; }
 
  protected:
   std::vector<const char*> tags() const override { return {"gl", "gn"}; }

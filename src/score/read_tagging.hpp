@@ -36,9 +36,6 @@ class ReadTagger {
   void tag(io::AlignmentBatch& batch);
   // What the model ran, for germ score -v.
   virtual std::string summary() const = 0;
-  // True when each thread runs whole forwards of its own (causal LMs): GEMMs should then be
-  // single-threaded (util::set_blas_threads(1)), or the threads' BLAS pools oversubscribe the cores.
-  virtual bool threads_run_own_forwards() const { return false; }
 
  protected:
   virtual std::vector<const char*> tags() const = 0;
