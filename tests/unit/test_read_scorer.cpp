@@ -120,6 +120,27 @@ TEST(ReadScorer, AReadScoresTheSameAloneAndInABatch) {
   }
 }
 
+TEST(ReadScorer, ThreadsDoNotChangeTheValues) {
+  // -@ 1 and -@ 2 (LibTorch's intra-op threads) give every read the same value.
+  TinyFocusModel tiny;
+  std::mt19937 rng(14);
+  std::vector<std::string> reads;
+  for (int i = 0; i < 60; ++i) reads.push_back(random_read(rng, 20 + (i * 13) % 90));
+  const int threads_before = at::get_num_threads();
+  at::set_num_threads(1);
+  score::ReadLikelihoodScorer one(tiny.model, tiny.adapter, tiny.geometry, 300);
+  std::vector<score::ReadLikelihood> alone = one.score(reads);
+  at::set_num_threads(2);
+  score::ReadLikelihoodScorer two(tiny.model, tiny.adapter, tiny.geometry, 300);
+  std::vector<score::ReadLikelihood> shared = two.score(reads);
+  at::set_num_threads(threads_before);
+  EXPECT_GT(two.forwards_run(), 4);
+  for (size_t i = 0; i < reads.size(); ++i) {
+    EXPECT_EQ(shared[i].bases, alone[i].bases) << i;
+    EXPECT_NEAR(shared[i].mean_log_likelihood, alone[i].mean_log_likelihood, 1e-5) << "read " << i;
+  }
+}
+
 TEST(ReadScorer, ReadsWithoutScoredBasesHaveNoValue) {
   TinyFocusModel tiny;
   score::ReadLikelihoodScorer scorer(tiny.model, tiny.adapter, tiny.geometry);
