@@ -1,6 +1,7 @@
 #include "model/focus_store.hpp"
 
 #include <filesystem>
+#include <utility>
 
 #include "germ/version.hpp"
 #include "model/safetensors.hpp"
@@ -36,11 +37,15 @@ FocusModel load_focus_model(const SafetensorsReader& reader) {
   return out;
 }
 
-void save_focus_model(const std::string& path, ModelBundle bundle, const FocusAdapter& adapter,
-                      const FocusGeometry& geometry) {
+ModelBundle with_focus_adapter(ModelBundle bundle, const FocusAdapter& adapter, const FocusGeometry& geometry) {
   for (const auto& [name, tensor] : adapter->named_tensors()) bundle.extra_tensors[name] = tensor.detach();
   bundle.extra_metadata["germ.focus"] = geometry.to_json();
-  save_model(path, bundle);
+  return bundle;
+}
+
+void save_focus_model(const std::string& path, ModelBundle bundle, const FocusAdapter& adapter,
+                      const FocusGeometry& geometry) {
+  save_model(path, with_focus_adapter(std::move(bundle), adapter, geometry));
 }
 
 std::string default_model_path() {

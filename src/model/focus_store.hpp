@@ -18,6 +18,9 @@ struct FocusModel {
 FocusModel load_focus_model(const std::string& path);
 // The same from a file whose header is already read (engine::ModelFile).
 FocusModel load_focus_model(const SafetensorsReader& reader);
+// The bundle with the adapter's tensors and its geometry added: what a FOCUS model file (and a
+// FOCUS training checkpoint, beside its training state) holds.
+ModelBundle with_focus_adapter(ModelBundle bundle, const FocusAdapter& adapter, const FocusGeometry& geometry);
 void save_focus_model(const std::string& path, ModelBundle bundle, const FocusAdapter& adapter,
                       const FocusGeometry& geometry);
 

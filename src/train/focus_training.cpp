@@ -68,10 +68,7 @@ model::ModelBundle frozen_base(const PretrainOptions& o, model::ModelBundle* res
 void save_focus_checkpoint(const std::string& path, const model::ModelBundle& bundle, const model::FocusAdapter& adapter,
                            const model::FocusGeometry& geometry, torch::optim::AdamW& optimizer,
                            const TrainingState& state) {
-  model::ModelBundle checkpoint = bundle;
-  for (const auto& [name, tensor] : adapter->named_tensors()) checkpoint.extra_tensors[name] = tensor.detach();
-  checkpoint.extra_metadata["germ.focus"] = geometry.to_json();
-  save_checkpoint(path, checkpoint, optimizer, state);
+  save_checkpoint(path, model::with_focus_adapter(bundle, adapter, geometry), optimizer, state);
 }
 
 // --resume: the adapter, optimizer moments, step and random streams of the checkpoint; its
