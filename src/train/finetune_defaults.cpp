@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <limits>
 
 #include "util/error.hpp"
@@ -10,18 +11,16 @@
 namespace germ::train {
 namespace {
 
-// DNABERT-2's fine-tuning rates, kept for models of its width (imported checkpoints).
-constexpr double kReferenceWidth = 768;
-constexpr double kFullLrAtReference = 3e-5;
-constexpr double kAdapterLrAtReference = 1e-4;
-// Fitted on the tiny encoder (width 64) sweep of docs/finetune.md: full fine-tuning was best at
-// 3e-3 there (1e-3 on one task, 3e-3 on the other; 3e-3 within 10% on both), so the rate grows
-// as (768 / hidden)^p with p = log(100) / log(12) = 1.853 (3e-5 at 768 -> 3e-3 at 64). LoRA
-// learned nothing at any swept rate on that encoder, so adapters keep DNABERT-2's ratio to full.
-constexpr double kWidthExponent = 1.86;
-// No width gets more than the rates of width 64 (narrower models are untested).
-constexpr double kFullLrCap = 3e-3;
-constexpr double kAdapterLrCap = 1e-2;
+// The default peak rates at the widths where they were measured (docs/finetune.md, "Defaults"):
+// 64 and 256 are germ's tiny and small encoders, the best rates of the learning-rate sweeps on
+// make_tasks.py's tasks (full fine-tuning 3e-3 / 1e-3, adapters 1e-2 / 3e-3); 768 keeps
+// DNABERT-2's own rates (3e-5 full, 1e-4 adapters) for imported checkpoints of its width.
+// Between them the rate is interpolated on log-log axes (a power law per segment); narrower
+// than 64 gets 64's rates (untested), wider than 768 falls as 1 / width (muP; untested).
+struct WidthAnchor {
+  double hidden, full, adapters;
+};
+constexpr WidthAnchor kAnchors[] = {{64, 3e-3, 1e-2}, {256, 1e-3, 3e-3}, {768, 3e-5, 1e-4}};
 
 constexpr double kSmoothing = 0.8;         // EMA beta of the range test's loss curve
 constexpr double kDivergence = 4.0;        // stop when the smoothed loss passes 4x its minimum
@@ -41,9 +40,18 @@ std::string format_g(double value) {
 double default_finetune_lr(const std::string& method, int64_t hidden) {
   if (hidden < 1) throw Error("config", "hidden width must be positive");
   const bool full = method == "full";
-  const double reference = full ? kFullLrAtReference : kAdapterLrAtReference;
-  const double scaled = reference * std::pow(kReferenceWidth / static_cast<double>(hidden), kWidthExponent);
-  return std::min(scaled, full ? kFullLrCap : kAdapterLrCap);
+  auto rate = [full](const WidthAnchor& anchor) { return full ? anchor.full : anchor.adapters; };
+  const double width = static_cast<double>(hidden);
+  const auto& first = kAnchors[0];
+  const auto& last = kAnchors[std::size(kAnchors) - 1];
+  if (width <= first.hidden) return rate(first);
+  if (width >= last.hidden) return rate(last) * last.hidden / width;
+  size_t upper = 1;
+  while (kAnchors[upper].hidden < width) ++upper;
+  const WidthAnchor& lo = kAnchors[upper - 1];
+  const WidthAnchor& hi = kAnchors[upper];
+  const double t = std::log(width / lo.hidden) / std::log(hi.hidden / lo.hidden);
+  return rate(lo) * std::pow(rate(hi) / rate(lo), t);
 }
 
 int64_t default_warmup(int64_t total_steps) {

@@ -9,8 +9,8 @@
 namespace germ::train {
 
 // Peak learning rate for `method` (full | lora | qlora | loftq) on an encoder `hidden` wide:
-// DNABERT-2's rates at width 768 (3e-5 full, 1e-4 adapters), scaled by (768 / hidden)^p with
-// p fitted on germ's tiny encoders, capped so no width gets more than the widest measured point.
+// the best swept rates of germ's tiny (64) and small (256) encoders and DNABERT-2's rates at 768
+// (3e-5 full, 1e-4 adapters), interpolated on log-log axes between those widths.
 double default_finetune_lr(const std::string& method, int64_t hidden);
 
 // Warm-up steps for a run of `total_steps`: 6% of it, at most DNABERT-2's 50, at least 1.
