@@ -105,7 +105,7 @@ int run_pretrain(int argc, char** argv) {
   app.add_option("--batch-size", o.batch_size, "Sequences per micro-batch")->capture_default_str();
   app.add_option("--grad-accum", o.grad_accum, "Micro-batches per step")->capture_default_str();
   app.add_option("--seq-len", o.seq_len, "Tokens per sequence (mlm, default 128) or bases (clm, default 512)");
-  app.add_option("--lr", o.lr, "Peak learning rate (default: by the model's width, 5e-3 at 64 to 5e-4 at 768; 5e-4 for --focus)");
+  app.add_option("--lr", o.lr, "Peak learning rate (default: by objective and width, docs/pretrain.md: 5e-3 at 64; mlm 5e-4 at 256-768, clm 1.4e-3 at 256; 5e-4 for --focus)");
   app.add_option("--warmup", o.warmup, "Warm-up steps (default 6% of --steps)");
   app.add_option("--schedule", o.schedule, "linear | cosine | constant")->capture_default_str();
   app.add_option("--clip", o.clip, "Gradient-norm clipping (0 = off)")->capture_default_str();

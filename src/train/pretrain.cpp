@@ -101,7 +101,7 @@ Setup set_up_model(const PretrainOptions& o, const GenomeCorpus& corpus, DataPar
     // Draw enough bases to fill the token budget; surplus tokens are cut.
     s.window_bases = static_cast<int64_t>(std::ceil((s.max_tokens - 2) * mean_bases_per_token(*s.bundle.tokenizer, corpus) * 1.15));
   }
-  s.lr = o.lr > 0 ? o.lr : default_pretrain_lr(s.bundle.model->config().hidden);
+  s.lr = o.lr > 0 ? o.lr : default_pretrain_lr(s.bundle.model->config().hidden, s.kind);
   return s;
 }
 

@@ -31,7 +31,7 @@ struct PretrainOptions {
   int64_t batch_size = 32;
   int64_t seq_len = 0;            // 0: 128 tokens (mlm) or 512 bases (clm)
   int64_t grad_accum = 1;
-  double lr = 0;  // peak; 0: default_pretrain_lr(hidden), kDefaultFocusLr for --focus
+  double lr = 0;  // peak; 0: default_pretrain_lr(hidden, kind), kDefaultFocusLr for --focus
   int64_t warmup = -1;            // -1: 6% of steps
   std::string schedule = "linear";
   double clip = 1.0;

@@ -2,6 +2,8 @@
 #include <cstdint>
 #include <string>
 
+#include "model/config.hpp"
+
 namespace germ::train {
 
 // Learning rate at `step` (0-based): linear warm-up over `warmup` steps to `peak`, then
@@ -16,10 +18,12 @@ struct LrSchedule {
 };
 
 // `germ pretrain`'s peak learning rate when --lr is not given, for a model `hidden` wide
-// (docs/pretrain.md, "Default learning rate"): 5e-4 (DNABERT-2's) at width 768, scaled by
-// (768 / hidden)^0.93 so that width 64 (`tiny`) gets 5e-3, the best rate measured there; no
-// width gets more than 5e-3.
-double default_pretrain_lr(int64_t hidden);
+// (docs/pretrain.md, "Default learning rate"). Causal LMs: 5e-4 (DNABERT-2's) at width 768,
+// scaled by (768 / hidden)^0.93 so that width 64 gets 5e-3. Masked LMs: the rates measured at
+// germ's widths, 5e-3 at 64 (`tiny`) and 5e-4 at 256 (`small`: 1.4e-3 left a Softmax_1 encoder
+// on the MLM plateau), log-log interpolated, 5e-4 up to 768, then the causal rule. No width gets
+// more than 5e-3.
+double default_pretrain_lr(int64_t hidden, model::ModelKind kind);
 // The FOCUS adapter's (`pretrain --focus`), whatever the width: the rate it was tuned at.
 inline constexpr double kDefaultFocusLr = 5e-4;
 

@@ -237,14 +237,31 @@ TEST(Pretrain, BadInputsAreClearErrors) {
 }
 
 TEST(Schedule, DefaultPretrainLrFollowsTheWidth) {
-  // The two anchors (docs/pretrain.md): 5e-3 measured best for the tiny MLM at width 64,
-  // DNABERT-2's 5e-4 at 768; a power law between them, capped at 5e-3 below 64.
-  EXPECT_NEAR(train::default_pretrain_lr(64), 5e-3, 5e-3 * 1e-9);
-  EXPECT_NEAR(train::default_pretrain_lr(768), 5e-4, 5e-4 * 1e-9);
-  EXPECT_NEAR(train::default_pretrain_lr(32), 5e-3, 5e-3 * 1e-9);
-  const double at192 = train::default_pretrain_lr(192), at256 = train::default_pretrain_lr(256);
+  // Causal LMs (docs/pretrain.md): 5e-3 at width 64, DNABERT-2's 5e-4 at 768, a power law between
+  // them, capped at 5e-3 below 64.
+  const auto clm = model::ModelKind::kCausalLm;
+  EXPECT_NEAR(train::default_pretrain_lr(64, clm), 5e-3, 5e-3 * 1e-9);
+  EXPECT_NEAR(train::default_pretrain_lr(768, clm), 5e-4, 5e-4 * 1e-9);
+  EXPECT_NEAR(train::default_pretrain_lr(32, clm), 5e-3, 5e-3 * 1e-9);
+  const double at192 = train::default_pretrain_lr(192, clm), at256 = train::default_pretrain_lr(256, clm);
   EXPECT_NEAR(at192, 5e-4 * std::pow(4.0, std::log(10.0) / std::log(12.0)), 1e-12);
   EXPECT_GT(at192, at256);
-  EXPECT_GT(at256, train::default_pretrain_lr(768));
-  EXPECT_THROW(train::default_pretrain_lr(0), Error);
+  EXPECT_GT(at256, train::default_pretrain_lr(768, clm));
+  EXPECT_THROW(train::default_pretrain_lr(0, clm), Error);
+}
+
+TEST(Schedule, DefaultPretrainLrOfMaskedLmsPassesThroughTheMeasuredWidths) {
+  // Masked LMs: 5e-3 measured best at 64, 5e-4 at 256 (1.4e-3 kept a small Softmax_1 encoder on
+  // the plateau), flat to 768, then the causal rule; log-log interpolation between 64 and 256.
+  const auto mlm = model::ModelKind::kEncoderMlm;
+  EXPECT_NEAR(train::default_pretrain_lr(32, mlm), 5e-3, 5e-3 * 1e-9);
+  EXPECT_NEAR(train::default_pretrain_lr(64, mlm), 5e-3, 5e-3 * 1e-9);
+  EXPECT_NEAR(train::default_pretrain_lr(128, mlm), std::sqrt(5e-3 * 5e-4), 1e-12);
+  EXPECT_NEAR(train::default_pretrain_lr(256, mlm), 5e-4, 5e-4 * 1e-9);
+  EXPECT_NEAR(train::default_pretrain_lr(512, mlm), 5e-4, 5e-4 * 1e-9);
+  EXPECT_NEAR(train::default_pretrain_lr(768, mlm), 5e-4, 5e-4 * 1e-9);
+  EXPECT_NEAR(train::default_pretrain_lr(1536, mlm), train::default_pretrain_lr(1536, model::ModelKind::kCausalLm),
+              1e-15);
+  EXPECT_LT(train::default_pretrain_lr(1536, mlm), 5e-4);
+  EXPECT_LT(train::default_pretrain_lr(256, mlm), train::default_pretrain_lr(256, model::ModelKind::kCausalLm));
 }
