@@ -13,14 +13,14 @@ namespace {
 
 // The default peak rates at the widths where they were measured (docs/finetune.md, "Defaults"):
 // 64 and 256 are germ's tiny and small encoders, the best rates of the learning-rate sweeps on
-// make_tasks.py's tasks (full fine-tuning 3e-3 / 1e-3, adapters 1e-2 / 3e-3); 768 keeps
+// make_tasks.py's tasks (full fine-tuning 3e-3 / 5e-4, adapters 1e-2 / 3e-3); 768 keeps
 // DNABERT-2's own rates (3e-5 full, 1e-4 adapters) for imported checkpoints of its width.
 // Between them the rate is interpolated on log-log axes (a power law per segment); narrower
 // than 64 gets 64's rates (untested), wider than 768 falls as 1 / width (muP; untested).
 struct WidthAnchor {
   double hidden, full, adapters;
 };
-constexpr WidthAnchor kAnchors[] = {{64, 3e-3, 1e-2}, {256, 1e-3, 3e-3}, {768, 3e-5, 1e-4}};
+constexpr WidthAnchor kAnchors[] = {{64, 3e-3, 1e-2}, {256, 5e-4, 3e-3}, {768, 3e-5, 1e-4}};
 
 constexpr double kSmoothing = 0.8;         // EMA beta of the range test's loss curve
 constexpr double kDivergence = 4.0;        // stop when the smoothed loss passes 4x its minimum

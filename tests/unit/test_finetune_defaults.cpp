@@ -41,10 +41,10 @@ TEST(FinetuneDefaults, LrRuleKeepsDnabert2RatesAtItsWidth) {
 TEST(FinetuneDefaults, LrRulePassesThroughTheMeasuredWidthsAndInterpolatesOnLogLogAxes) {
   EXPECT_NEAR(default_finetune_lr("full", 64), 3e-3, 3e-3 * 1e-9);
   EXPECT_NEAR(default_finetune_lr("lora", 64), 1e-2, 1e-2 * 1e-9);
-  EXPECT_NEAR(default_finetune_lr("full", 256), 1e-3, 1e-3 * 1e-9);
+  EXPECT_NEAR(default_finetune_lr("full", 256), 5e-4, 5e-4 * 1e-9);
   EXPECT_NEAR(default_finetune_lr("lora", 256), 3e-3, 3e-3 * 1e-9);
   // 128 is halfway between 64 and 256 in log width: the geometric mean of their rates.
-  EXPECT_NEAR(default_finetune_lr("full", 128), std::sqrt(3e-3 * 1e-3), 1e-12);
+  EXPECT_NEAR(default_finetune_lr("full", 128), std::sqrt(3e-3 * 5e-4), 1e-12);
   EXPECT_NEAR(default_finetune_lr("lora", 128), std::sqrt(1e-2 * 3e-3), 1e-12);
   // Wider than DNABERT-2: 1 / width from its rates.
   EXPECT_NEAR(default_finetune_lr("full", 1536), 3e-5 / 2, 1e-12);
