@@ -6,6 +6,7 @@
 #include <iterator>
 #include <limits>
 
+#include "train/schedule.hpp"
 #include "util/error.hpp"
 
 namespace germ::train {
@@ -40,18 +41,12 @@ std::string format_g(double value) {
 double default_finetune_lr(const std::string& method, int64_t hidden) {
   if (hidden < 1) throw Error("config", "hidden width must be positive");
   const bool full = method == "full";
-  auto rate = [full](const WidthAnchor& anchor) { return full ? anchor.full : anchor.adapters; };
   const double width = static_cast<double>(hidden);
-  const auto& first = kAnchors[0];
-  const auto& last = kAnchors[std::size(kAnchors) - 1];
-  if (width <= first.hidden) return rate(first);
-  if (width >= last.hidden) return rate(last) * last.hidden / width;
-  size_t upper = 1;
-  while (kAnchors[upper].hidden < width) ++upper;
-  const WidthAnchor& lo = kAnchors[upper - 1];
-  const WidthAnchor& hi = kAnchors[upper];
-  const double t = std::log(width / lo.hidden) / std::log(hi.hidden / lo.hidden);
-  return rate(lo) * std::pow(rate(hi) / rate(lo), t);
+  const WidthAnchor& last = kAnchors[std::size(kAnchors) - 1];
+  if (width >= last.hidden) return (full ? last.full : last.adapters) * last.hidden / width;
+  std::vector<WidthRate> points;
+  for (const WidthAnchor& anchor : kAnchors) points.push_back({anchor.hidden, full ? anchor.full : anchor.adapters});
+  return log_log_interpolate(points, width);
 }
 
 int64_t default_warmup(int64_t total_steps) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "model/config.hpp"
 
@@ -16,6 +17,14 @@ struct LrSchedule {
   double final_fraction = 0.0;
   double at(int64_t step) const;
 };
+
+// A learning rate measured at a model width.
+struct WidthRate {
+  double width, rate;
+};
+// The rate at `width` on the power law through neighbouring `points` (ascending widths), i.e.
+// linear interpolation on log-log axes; widths outside the points get the nearest end's rate.
+double log_log_interpolate(const std::vector<WidthRate>& points, double width);
 
 // `germ pretrain`'s peak learning rate when --lr is not given, for a model `hidden` wide
 // (docs/pretrain.md, "Default learning rate"). Causal LMs: 5e-4 (DNABERT-2's) at width 768,
