@@ -22,6 +22,18 @@ want = {"pretrain_from_scratch": "2", "pretrain_continue": "2", "finetune": "36"
 assert all(counts.get(k) == v for k, v in want.items()), counts
 PY
 
+# Rates: `default` (the full profile) passes no --lr, so germ's width rule applies; a number (the
+# quick profile's published rates) is passed as given.
+expect_exit 0 "full profile dry run" -- "$RUN" --full --outdir "$WORK/full" -n
+commands=$(cat "$WORK/out" "$WORK/err" | grep -E "germ (pretrain|finetune) ")
+[ -n "$commands" ] && ! grep -q -- "--lr" <<< "$commands" && pass "full profile: rates left to germ's defaults" \
+  || fail "full profile rates: $(grep -m2 -- '--lr' <<< "$commands")"
+expect_exit 0 "quick profile dry run, commands" -- "$RUN" --quick --outdir "$WORK/quick" -n
+commands=$(cat "$WORK/out" "$WORK/err" | grep -E "germ (pretrain|finetune) ")
+grep -q -- "--method full --lr 0.001 " <<< "$commands" && grep -q -- "--method lora --lr 0.003 " <<< "$commands" \
+  && grep -q -- "pretrain .* --lr 0.001 " <<< "$commands" && pass "quick profile: its rates passed as given" \
+  || fail "quick profile rates: $(head -c 300 <<< "$commands")"
+
 OUTDIR="$WORK/smoke"
 CORES=2 "$RUN" --quick --configfile "$GERM_SOURCE_DIR/tests/cli/replicate_smoke.yaml" --outdir "$OUTDIR" --quiet \
   > "$WORK/run.log" 2>&1 && pass "smoke run finished" || fail "smoke run: $(grep -iE -m3 -A3 'error' "$WORK/run.log")"

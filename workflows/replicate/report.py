@@ -220,7 +220,9 @@ def stage_seconds(out):
 def finetune_length(config):
     steps = int(config.get("finetune_steps", 0) or 0)
     length = f"{steps} fine-tuning steps" if steps > 0 else f"{config['epochs']} fine-tuning epochs"
-    return (f"{length} (lr {config['lr_full']} full, {config['lr_adapter']} adapters; LoRA rank 8 on "
+    def rate(value):
+        return "germ's default" if str(value).strip().lower() == "default" else f"lr {value}"
+    return (f"{length} ({rate(config['lr_full'])} full, {rate(config['lr_adapter'])} adapters; LoRA rank 8 on "
             f"{config.get('lora_targets', 'Wqkv')})")
 
 
