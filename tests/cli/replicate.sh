@@ -13,7 +13,7 @@ shared_data_or_skip
 export GERM GERM_DATA="$GERM_SHARED_DATA_DIR"
 
 # The quick profile's grid (dry run): 36 fine-tunes, 108 PTQ cells, 3 pretrained + 36 fine-tuned stats.
-expect_exit 0 "quick profile dry run" -- "$RUN" --quick --outdir "$WORK/quick" -n --quiet
+expect_exit 0 "quick profile dry run" -- "$RUN" --quick --outdir "$WORK/quick" -n
 python3 - "$WORK/out" <<'PY' && pass "quick grid: 4 pretrain, 36 finetune, 108 quantize jobs" || fail "quick job counts: $(grep -E 'pretrain|finetune|quantize' "$WORK/out")"
 import re, sys
 counts = dict(re.findall(r"^(\w+)\s+(\d+)", open(sys.argv[1]).read(), re.M))
@@ -22,17 +22,16 @@ want = {"pretrain_from_scratch": "2", "pretrain_continue": "2", "finetune": "36"
 assert all(counts.get(k) == v for k, v in want.items()), counts
 PY
 
-# Rates: `default` (the full profile) passes no --lr, so germ's width rule applies; a number (the
-# quick profile's published rates) is passed as given.
-expect_exit 0 "full profile dry run" -- "$RUN" --full --outdir "$WORK/full" -n
-commands=$(cat "$WORK/out" "$WORK/err" | grep -E "germ (pretrain|finetune) ")
-[ -n "$commands" ] && ! grep -q -- "--lr" <<< "$commands" && pass "full profile: rates left to germ's defaults" \
-  || fail "full profile rates: $(grep -m2 -- '--lr' <<< "$commands")"
-expect_exit 0 "quick profile dry run, commands" -- "$RUN" --quick --outdir "$WORK/quick" -n
-commands=$(cat "$WORK/out" "$WORK/err" | grep -E "germ (pretrain|finetune) ")
+# Rates: a number (the quick profile's published rates) is passed as given; `default` (the full
+# profile) passes no --lr, so germ's width rule applies. The dry runs print their commands.
+commands=$(grep -E "germ (pretrain|finetune) " "$WORK/out")
 grep -q -- "--method full --lr 0.001 " <<< "$commands" && grep -q -- "--method lora --lr 0.003 " <<< "$commands" \
   && grep -q -- "pretrain .* --lr 0.001 " <<< "$commands" && pass "quick profile: its rates passed as given" \
   || fail "quick profile rates: $(head -c 300 <<< "$commands")"
+expect_exit 0 "full profile dry run" -- "$RUN" --full --outdir "$WORK/full" -n
+commands=$(grep -E "germ (pretrain|finetune) " "$WORK/out")
+[ -n "$commands" ] && ! grep -q -- "--lr" <<< "$commands" && pass "full profile: rates left to germ's defaults" \
+  || fail "full profile rates: $(grep -m2 -- '--lr' <<< "$commands")"
 
 OUTDIR="$WORK/smoke"
 CORES=2 "$RUN" --quick --configfile "$GERM_SOURCE_DIR/tests/cli/replicate_smoke.yaml" --outdir "$OUTDIR" --quiet \
